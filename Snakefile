@@ -1,0 +1,24 @@
+# Reproduce BN-NAS vs its baselines: `snakemake --cores N` with config/config.yaml (CPU default);
+# another config (--configfile config/paper.yaml) or profile (--profile profiles/slurm) scales it.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: f"{workflow.basedir}/config/config.yaml"
+
+
+validate(config, "config/schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/supernet.smk"
+include: "rules/groundtruth.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        report_targets(),
+    default_target: True

@@ -1,0 +1,69 @@
+"""score: every architecture of the sample scored by a method at every curve checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from harness.config import load_config
+from harness.data import load_splits
+from harness.io import read_json, write_csv, write_json
+from harness.method import ScoreContext
+from harness.paths import CHECKPOINT_NAME, TRAIN_RECORD_NAME
+from harness.runtime import arch_matrix, configured_method, configured_space, read_archs, setup_torch
+from harness.seeding import derive_seed
+from harness.supernet_training import load_checkpoint
+
+NAME = "score"
+HELP = "Score the architecture sample with a method at each supernet checkpoint."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--space", required=True)
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--archs", required=True)
+    parser.add_argument("--supernet-dir", help="the run's supernet/ directory (methods that train one)")
+    parser.add_argument("--output", required=True, help="scores.csv")
+    parser.add_argument("--record", required=True, help="scoring.json")
+    parser.add_argument("--threads", type=int, default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    device = setup_torch(config["device"], args.threads or config["threads"])
+    space = configured_space(config, args.space)
+    method = configured_method(config, args.method)
+    data = load_splits(args.data)
+    archs = read_archs(space, args.archs)
+    matrix = arch_matrix(space, archs)
+    options = {**config["scoring"], **method.options}
+    seed = derive_seed(config["seed"], "score", args.space, args.method, args.seed)
+
+    if method.trains_supernet:
+        supernet_dir = Path(args.supernet_dir)
+        checkpoints = read_json(supernet_dir / TRAIN_RECORD_NAME)["checkpoints"]
+        supernet = space.build_supernet().to(device)
+    else:
+        checkpoints, supernet = [{"checkpoint": 0, "epoch": 0.0}], None
+
+    frames, seconds = [], 0.0
+    for point in checkpoints:
+        if supernet is not None:
+            load_checkpoint(supernet, supernet_dir / CHECKPOINT_NAME.format(checkpoint=point["checkpoint"]))
+        context = ScoreContext(space=space, supernet=supernet, data=data, options=options, seed=seed, device=device)
+        started = time.perf_counter()
+        scores = method.scorer(context, matrix)
+        seconds = time.perf_counter() - started
+        frames.append(pd.DataFrame({"checkpoint": point["checkpoint"], "epoch": point["epoch"],
+                                    "arch_id": archs["arch_id"], "arch_str": archs["arch_str"], "score": scores}))
+    write_csv(pd.concat(frames, ignore_index=True), args.output)
+    write_json({"method": method.describe(), "n_archs": len(archs), "checkpoint": checkpoints[-1]["checkpoint"],
+                "score_time_s": seconds, "time_per_arch_s": seconds / len(archs), "device": str(device),
+                "threads": config["threads"] if args.threads is None else args.threads}, args.record)
+    return 0

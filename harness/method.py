@@ -1,0 +1,94 @@
+"""The method seam: a method is a composition of named parts.
+
+    sampler        which path(s) each supernet step trains ("uniform", "fair"), or None for a
+                   method that needs no supernet (zero-cost proxies, trivial baselines)
+    trainable      which supernet parameters are trained ("all", "bn", "last_bn")
+    epoch_fraction its supernet budget as a fraction of the configured baseline epochs
+    scorer         (context, archs) -> one score per architecture, higher = better
+    options        the scorer's options with their defaults; config may override them
+
+A method file in `methods/` defines `METHOD = Method(...)` (or `METHODS = [...]`); the registry
+finds it. Config can derive variants (`method_variants`) that override any of these parts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from harness.errors import HarnessError
+from harness.optim import TRAINABLE_RULES
+from harness.samplers import SAMPLERS
+from harness.spaces.base import SearchSpace, Supernet
+
+if TYPE_CHECKING:
+    from harness.data import DataSplits
+
+
+
+@dataclass(frozen=True)
+class ScoreContext:
+    """Everything a scorer may use. `supernet` is None for methods without supernet training."""
+
+    space: SearchSpace
+    supernet: Supernet | None
+    data: "DataSplits"
+    options: Mapping[str, Any]
+    seed: int
+    device: torch.device
+
+
+Scorer = Callable[[ScoreContext, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    summary: str
+    scorer: Scorer
+    sampler: str | None = "uniform"
+    trainable: str = "all"
+    epoch_fraction: float = 1.0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.sampler is not None and self.sampler not in SAMPLERS:
+            raise HarnessError(f"method {self.name!r}: unknown sampler {self.sampler!r}; use one of {sorted(SAMPLERS)} or None")
+        if self.trainable not in TRAINABLE_RULES:
+            raise HarnessError(f"method {self.name!r}: unknown trainable rule {self.trainable!r}; use one of {TRAINABLE_RULES}")
+        if not 0 < self.epoch_fraction <= 1000:
+            raise HarnessError(f"method {self.name!r}: epoch_fraction must be > 0, got {self.epoch_fraction}")
+
+    @property
+    def trains_supernet(self) -> bool:
+        return self.sampler is not None
+
+    def with_overrides(self, name: str, overrides: Mapping[str, Any]) -> "Method":
+        """A variant: part names (sampler, trainable, epoch_fraction) or scorer options."""
+        parts = {"sampler", "trainable", "epoch_fraction", "summary"}
+        unknown = set(overrides) - parts - set(self.options)
+        if unknown:
+            raise HarnessError(
+                f"method {name!r} (based on {self.name!r}): unknown option(s) {sorted(unknown)}; "
+                f"allowed: {sorted(parts | set(self.options))}"
+            )
+        options = {**self.options, **{k: v for k, v in overrides.items() if k not in parts}}
+        changes = {k: v for k, v in overrides.items() if k in parts}
+        return dataclasses.replace(self, name=name, options=options, **changes)
+
+    def describe(self) -> dict[str, Any]:
+        """What a report and a provenance record say about this method."""
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "sampler": self.sampler,
+            "trainable": self.trainable,
+            "epoch_fraction": self.epoch_fraction,
+            "scorer": getattr(self.scorer, "__name__", str(self.scorer)),
+            "options": dict(self.options),
+        }

@@ -1,0 +1,85 @@
+"""Optimiser, learning-rate schedule and parameter selection shared by supernet training and
+retraining (one place for each of these facts)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from harness.errors import HarnessError
+from harness.spaces.base import Supernet
+
+BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d)
+TRAINABLE_RULES = ("all", "bn", "last_bn")
+
+
+def last_bn(module: nn.Module) -> nn.BatchNorm2d | None:
+    """The last BatchNorm of a candidate op (in registration order, which is forward order)."""
+    found = [m for m in module.modules() if isinstance(m, BN_TYPES)]
+    return found[-1] if found else None
+
+
+def select_trainable(supernet: Supernet, rule: str) -> list[nn.Parameter]:
+    """Freeze everything the rule does not train (requires_grad=False, so autograd skips those
+    weight gradients) and return the trainable parameters.
+
+    all      every parameter (SPOS, FairNAS)
+    bn       every BatchNorm's gamma and beta (BN-NAS paper: "only train BN parameters")
+    last_bn  only the last BN of each candidate op (BN-NAS official code)
+    """
+    for p in supernet.parameters():
+        p.requires_grad_(rule == "all")
+    if rule == "bn":
+        for m in supernet.modules():
+            if isinstance(m, BN_TYPES):
+                for p in m.parameters():
+                    p.requires_grad_(True)
+    elif rule == "last_bn":
+        for per_layer in supernet.candidate_ops():
+            for instances in per_layer:
+                for op in instances:
+                    bn = last_bn(op)
+                    if bn is not None:
+                        for p in bn.parameters():
+                            p.requires_grad_(True)
+    elif rule != "all":
+        raise HarnessError(f"unknown trainable rule {rule!r}; use all, bn or last_bn")
+    return [p for p in supernet.parameters() if p.requires_grad]
+
+
+def make_sgd(model: nn.Module, params: Iterable[nn.Parameter], *, lr: float, momentum: float,
+             nesterov: bool, weight_decay: float) -> torch.optim.SGD:
+    """SGD with weight decay on conv/linear weights only (never on BN parameters or biases)."""
+    params = list(params)
+    if not params:
+        raise HarnessError("nothing to train: the trainable rule selected no parameters")
+    decayed = {id(p) for name, p in model.named_parameters() if p.ndim > 1}
+    groups = [
+        {"params": [p for p in params if id(p) in decayed], "weight_decay": weight_decay},
+        {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
+    ]
+    groups = [g for g in groups if g["params"]]
+    return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0)
+
+
+def lr_factor(step: int, total_steps: int, schedule: str, lr: float, min_lr: float) -> float:
+    """Multiplier of the initial lr at `step` (0-based) of `total_steps`: cosine or linear to min_lr."""
+    progress = min(step / max(total_steps, 1), 1.0)
+    if schedule == "cosine":
+        value = min_lr + (lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+    elif schedule == "linear":
+        value = lr - (lr - min_lr) * progress
+    else:
+        raise HarnessError(f"unknown lr schedule {schedule!r}; use cosine or linear")
+    return value / lr
+
+
+def check_finite(loss: torch.Tensor, *, what: str, epoch: int, step: int) -> None:
+    if not torch.isfinite(loss):
+        raise HarnessError(
+            f"loss became {loss.item()} while training {what} at epoch {epoch}, step {step}; "
+            "lower the learning rate or enable gradient clipping, then rerun"
+        )

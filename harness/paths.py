@@ -1,0 +1,46 @@
+"""Where every stage's files live (one place for each path pattern), and what their columns are.
+
+Snakemake rules format these patterns with wildcards; the report globs them. All paths are
+relative to the results directory (config key `results_dir`, default `results`).
+
+    run_config.json                           the validated, defaulted config of the run
+    data/dataset.pt, data/dataset.json        the split dataset (uint8 tensors) and its provenance
+    {space}/archs.csv                         arch_id, arch_str, flops_M, params_M
+                                              (the fixed sample every method is judged on)
+    {space}/{method}/seed{seed}/supernet/ckpt{checkpoint}.pt   supernet state at a curve point
+    {space}/{method}/seed{seed}/supernet/resume.pt            full training state (resume)
+    {space}/{method}/seed{seed}/supernet/train.json            training record: method parts,
+              epochs, steps, skipped steps, wall time, trainable/total params, checkpoints
+              [{checkpoint, epoch, step, time_s}]
+    {space}/{method}/seed{seed}/scores.csv    checkpoint, epoch, arch_id, arch_str, score
+    {space}/{method}/seed{seed}/scoring.json  time to score the sample at the final checkpoint
+    {space}/groundtruth/shard{shard}.csv      retrained records of one shard: arch_id, arch_str,
+              seed, test_acc, val_acc, epochs, batch_size, lr, train_images, test_images,
+              train_time_s, threads
+    {space}/groundtruth/retrain.csv           all shards merged
+    {space}/correlations.csv                  tidy: space, method, seed, checkpoint, epoch,
+              ground_truth, n, metric, value, ci_low, ci_high (method "noise-ceiling" compares
+              two retraining seeds)
+    report/index.html, report/correlations.csv, report/costs.csv
+"""
+
+from __future__ import annotations
+
+RUN_CONFIG = "run_config.json"
+DATASET = "data/dataset.pt"
+DATASET_META = "data/dataset.json"
+ARCHS = "{space}/archs.csv"
+RUN_DIR = "{space}/{method}/seed{seed}"
+SUPERNET_DIR = RUN_DIR + "/supernet"
+CHECKPOINT_NAME = "ckpt{checkpoint}.pt"
+RESUME_NAME = "resume.pt"
+TRAIN_RECORD_NAME = "train.json"
+TRAIN_RECORD = SUPERNET_DIR + "/" + TRAIN_RECORD_NAME
+SCORES = RUN_DIR + "/scores.csv"
+SCORING_RECORD = RUN_DIR + "/scoring.json"
+GT_SHARD = "{space}/groundtruth/shard{shard}.csv"
+GT_RETRAIN = "{space}/groundtruth/retrain.csv"
+CORRELATIONS = "{space}/correlations.csv"
+REPORT_HTML = "report/index.html"
+REPORT_CORRELATIONS = "report/correlations.csv"
+REPORT_COSTS = "report/costs.csv"

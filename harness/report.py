@@ -1,0 +1,501 @@
+"""The results report: one self-contained index.html plus the merged correlations and costs.
+
+Reads whatever exists under the results directory (patterns from harness.paths); every
+missing optional input becomes a note in the page, never an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.metadata
+import io
+import json
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from harness import paths  # noqa: E402
+from harness.commands.correlate import CORRELATION_COLUMNS, NOISE_CEILING, mean_truth, parse_path  # noqa: E402
+from harness.io import atomic_path, read_json, write_csv  # noqa: E402
+from harness.metrics import kendall_tau  # noqa: E402
+
+BASELINE_METHOD = "spos"
+COST_COLUMNS = [
+    "space", "method", "seed", "epochs", "steps", "train_time_s", "trainable_params", "total_params",
+    "time_per_arch_s", "train_speedup_vs_spos", "scoring_speedup_vs_spos",
+]  # fmt: skip
+TABLE_METRICS = {"kendall_tau": "Kendall τ [CI]", "spearman_rho": "Spearman ρ [CI]"}
+LIBRARIES = ["torch", "numpy", "pandas", "scipy", "seaborn", "matplotlib", "snakemake"]
+PROTOCOL_COLUMNS = ["epochs", "batch_size", "lr", "train_images", "test_images", "threads"]
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+METHOD_PARTS = ["summary", "sampler", "trainable", "epoch_fraction", "scorer", "options"]
+
+
+def method_order(method: str) -> tuple[bool, str]:
+    """Sort key that puts the baseline first, then the other methods by name."""
+    return method != BASELINE_METHOD, method
+
+
+# ---------------------------------------------------------------------------------------- load
+
+
+@dataclass
+class Run:
+    """One (method, seed) directory; any of its files may be missing."""
+
+    method: str
+    seed: int
+    train: dict[str, Any] | None
+    scoring: dict[str, Any] | None
+    scores: pd.DataFrame | None
+
+
+@dataclass
+class Space:
+    name: str
+    archs: pd.DataFrame | None
+    runs: list[Run]
+    retrain: pd.DataFrame | None
+    correlations: pd.DataFrame | None
+
+
+@dataclass
+class Results:
+    root: Path
+    config: dict[str, Any] | None
+    dataset: dict[str, Any] | None
+    spaces: list[Space]
+
+
+def optional_json(path: Path) -> Any:
+    return read_json(path) if path.is_file() else None
+
+
+def optional_csv(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def glob_fields(root: Path, pattern: str, *, dirs: bool = False) -> list[dict[str, str]]:
+    """Wildcard values of every existing file (or, with `dirs`, directory) under `root` that
+    matches a harness.paths pattern."""
+    hits = [hit for hit in sorted(root.glob(pattern.format_map(_Star()))) if hit.is_dir() == dirs]
+    fields = (parse_path(pattern, hit.relative_to(root)) for hit in hits)
+    return [f for f in fields if f is not None]
+
+
+class _Star(dict):
+    """format_map mapping that turns every {wildcard} into a glob star."""
+
+    def __missing__(self, key: str) -> str:
+        return "*"
+
+
+def discover_runs(root: Path, space: str) -> list[tuple[str, int]]:
+    runs = {
+        (f["method"], int(f["seed"]))
+        for f in glob_fields(root, paths.RUN_DIR, dirs=True)
+        if f["space"] == space and f["seed"].isdigit()
+    }
+    return sorted(runs, key=lambda run: (method_order(run[0]), run[1]))
+
+
+def discover_spaces(root: Path) -> list[str]:
+    # Not CORRELATIONS: report/correlations.csv matches it too (as a space named "report").
+    patterns = [paths.ARCHS, paths.GT_RETRAIN, paths.SCORES, paths.TRAIN_RECORD, paths.SCORING_RECORD]
+    return sorted({f["space"] for pattern in patterns for f in glob_fields(root, pattern)})
+
+
+def load_run(root: Path, space: str, method: str, seed: int) -> Run:
+    where = {"space": space, "method": method, "seed": seed}
+    return Run(
+        method=method,
+        seed=seed,
+        train=optional_json(root / paths.TRAIN_RECORD.format(**where)),
+        scoring=optional_json(root / paths.SCORING_RECORD.format(**where)),
+        scores=optional_csv(root / paths.SCORES.format(**where)),
+    )
+
+
+def load_space(root: Path, space: str) -> Space:
+    return Space(
+        name=space,
+        archs=optional_csv(root / paths.ARCHS.format(space=space)),
+        runs=[load_run(root, space, method, seed) for method, seed in discover_runs(root, space)],
+        retrain=optional_csv(root / paths.GT_RETRAIN.format(space=space)),
+        correlations=optional_csv(root / paths.CORRELATIONS.format(space=space)),
+    )
+
+
+def load_results(root: Path) -> Results:
+    return Results(
+        root=root,
+        config=optional_json(root / paths.RUN_CONFIG),
+        dataset=optional_json(root / paths.DATASET_META),
+        spaces=[load_space(root, space) for space in discover_spaces(root)],
+    )
+
+
+# -------------------------------------------------------------------------------------- tables
+
+
+def all_correlations(results: Results) -> pd.DataFrame:
+    frames = [s.correlations for s in results.spaces if s.correlations is not None]
+    if not frames:
+        return pd.DataFrame(columns=CORRELATION_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def cost_row(space: str, run: Run) -> dict[str, Any]:
+    train = run.train or {}
+    scoring = run.scoring or {}
+    return {
+        "space": space,
+        "method": run.method,
+        "seed": run.seed,
+        "epochs": train.get("epochs"),
+        "steps": train.get("steps"),
+        "train_time_s": train.get("train_time_s"),
+        "trainable_params": train.get("trainable_params"),
+        "total_params": train.get("total_params"),
+        "time_per_arch_s": scoring.get("time_per_arch_s"),
+    }
+
+
+def costs_table(results: Results) -> pd.DataFrame:
+    """One row per (space, method, seed), with speed-ups against spos of the same space and seed
+    (baseline time / this time; NaN where there is no spos run)."""
+    rows = [cost_row(space.name, run) for space in results.spaces for run in space.runs]
+    if not rows:
+        return pd.DataFrame(columns=COST_COLUMNS)
+    costs = pd.DataFrame(rows)
+    for column in ["epochs", "train_time_s", "time_per_arch_s"]:
+        costs[column] = costs[column].astype(float)
+    for column in ["steps", "trainable_params", "total_params"]:
+        costs[column] = costs[column].astype("Int64")
+    timed = ["space", "seed", "train_time_s", "time_per_arch_s"]
+    baseline = costs.loc[costs["method"] == BASELINE_METHOD, timed]
+    merged = costs.merge(baseline, on=["space", "seed"], how="left", suffixes=("", "_base"))
+    costs["train_speedup_vs_spos"] = (merged["train_time_s_base"] / merged["train_time_s"]).to_numpy()
+    costs["scoring_speedup_vs_spos"] = (merged["time_per_arch_s_base"] / merged["time_per_arch_s"]).to_numpy()
+    return costs[COST_COLUMNS]
+
+
+def format_ci(value: float, low: float, high: float) -> str:
+    """Value and CI as `0.512 [0.41, 0.60]`; just the value when the CI is undefined."""
+    if pd.isna(value):
+        return "n/a"
+    if pd.isna(low) or pd.isna(high):
+        return f"{value:.3f}"
+    return f"{value:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def final_checkpoint_rows(correlations: pd.DataFrame) -> pd.DataFrame:
+    """Each (ground truth, method, seed)'s rows at its largest checkpoint."""
+    keys = ["ground_truth", "method", "seed"]
+    final = correlations.groupby(keys, sort=False)["checkpoint"].transform("max")
+    return correlations[correlations["checkpoint"] == final]
+
+
+def final_correlation_table(correlations: pd.DataFrame) -> pd.DataFrame:
+    """Display table: tau and rho with CIs per method at its final checkpoint; noise ceiling last."""
+    final = final_checkpoint_rows(correlations)
+    rows = []
+    for (truth, method, seed), group in final.groupby(["ground_truth", "method", "seed"], sort=False):
+        ceiling = method == NOISE_CEILING
+        by_metric = group.set_index("metric")
+        row = {
+            "method": "noise ceiling (retrain seed vs seed)" if ceiling else method,
+            "seed": "" if ceiling else str(seed),
+            "checkpoint": "" if ceiling else str(group["checkpoint"].iloc[0]),
+            "epoch": "" if ceiling else f"{group['epoch'].iloc[0]:.2f}",
+            "ground truth": truth,
+            "n": str(group["n"].iloc[0]),
+        }
+        for metric, label in TABLE_METRICS.items():
+            cells = by_metric.loc[metric] if metric in by_metric.index else None
+            row[label] = "" if cells is None else format_ci(cells["value"], cells["ci_low"], cells["ci_high"])
+        rows.append(((ceiling, method_order(method), seed), row))
+    rows.sort(key=lambda pair: pair[0])
+    return pd.DataFrame([row for _, row in rows])
+
+
+def distinct(values: pd.Series) -> str:
+    return ", ".join(str(v) for v in sorted(values.dropna().unique()))
+
+
+def protocol_table(retrain: pd.DataFrame) -> pd.DataFrame:
+    """How the ground truth was produced, read off the retraining records themselves."""
+    per_seed = retrain.groupby("seed")["arch_id"].nunique()
+    row = {
+        "archs": str(retrain["arch_id"].nunique()),
+        "records": str(len(retrain)),
+        "seeds": distinct(retrain["seed"]),
+        "archs per seed": ", ".join(f"{s}: {n}" for s, n in per_seed.items()),
+    }
+    for column in PROTOCOL_COLUMNS:
+        if column in retrain.columns:
+            row[column] = distinct(retrain[column])
+    if "train_time_s" in retrain.columns:
+        row["total train time (h)"] = f"{retrain['train_time_s'].sum() / 3600:.2f}"
+    return pd.DataFrame([row])
+
+
+def methods_table(results: Results) -> pd.DataFrame:
+    """The parts of each method, as recorded in its train.json (first record per method)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for space in results.spaces:
+        for run in space.runs:
+            if run.train and "method" in run.train and run.method not in seen:
+                parts = run.train["method"]
+                row = {"method": run.method, **{part: parts.get(part) for part in METHOD_PARTS}}
+                row["options"] = json.dumps(row["options"] or {}, sort_keys=True)
+                seen[run.method] = row
+    return pd.DataFrame(list(seen.values()))
+
+
+def library_versions() -> pd.DataFrame:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return pd.DataFrame({"library": list(versions), "version": list(versions.values())})
+
+
+# ------------------------------------------------------------------------------------- figures
+
+
+def run_labels(space: Space) -> dict[tuple[str, int], str]:
+    """Legend label per run: the method name, or `method · seed s` once a method has several seeds."""
+    methods = [run.method for run in space.runs]
+    several = len(methods) != len(set(methods))
+    return {(r.method, r.seed): f"{r.method} · seed {r.seed}" if several else r.method for r in space.runs}
+
+
+def final_scores_vs_truth(space: Space) -> pd.DataFrame:
+    """score and mean retrained test_acc per arch, for every run at its final checkpoint."""
+    if space.retrain is None:
+        return pd.DataFrame()
+    truth = mean_truth(space.retrain).rename("test_acc")
+    labels = run_labels(space)
+    frames = []
+    for run in space.runs:
+        if run.scores is None or run.scores.empty:
+            continue
+        final = run.scores[run.scores["checkpoint"] == run.scores["checkpoint"].max()]
+        joined = final.join(truth, on="arch_id", how="inner")
+        frames.append(joined.assign(run=labels[(run.method, run.seed)]))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def scatter_figure(data: pd.DataFrame) -> Figure:
+    """Score vs ground-truth accuracy, one facet per run, Kendall tau in each title."""
+    with sns.axes_style("whitegrid"):
+        grid = sns.relplot(
+            data=data, x="score", y="test_acc", col="run", kind="scatter",
+            col_wrap=min(3, data["run"].nunique()), height=3.2, aspect=1.1,
+            facet_kws={"sharex": False, "sharey": True}, s=25, alpha=0.8,
+        )  # fmt: skip
+    for run, ax in grid.axes_dict.items():
+        part = data[data["run"] == run]
+        tau = kendall_tau(part["score"].to_numpy(), part["test_acc"].to_numpy())
+        ax.set_title(f"{run}: τ = {tau:.3f} (n = {len(part)})")
+    grid.set_axis_labels("score at final checkpoint", "retrained test accuracy")
+    grid.figure.tight_layout()
+    return grid.figure
+
+
+def curve_figure(correlations: pd.DataFrame, labels: dict[tuple[str, int], str]) -> Figure:
+    """The early-bird curve: Kendall tau (bootstrap CI band) vs supernet epoch, per run, with
+    the retraining noise ceiling as a horizontal line."""
+    tau = correlations[correlations["metric"] == "kendall_tau"]
+    runs = tau[tau["method"] != NOISE_CEILING].sort_values("epoch")
+    ceiling = tau[tau["method"] == NOISE_CEILING]
+    several_truths = runs["ground_truth"].nunique() > 1
+    groups = runs.groupby(["method", "seed", "ground_truth"]).groups
+    keys = sorted(groups, key=lambda key: (method_order(key[0]), *key[1:]))
+    methods = list(dict.fromkeys(method for method, _, _ in keys))
+    color = dict(zip(methods, sns.color_palette(n_colors=max(len(methods), 1))))
+    seeds = sorted({seed for _, seed, _ in keys})
+    marker = {seed: MARKERS[i % len(MARKERS)] for i, seed in enumerate(seeds)}  # same method, same color
+    with sns.axes_style("whitegrid"):
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for method, seed, truth in keys:
+        line = runs[(runs["method"] == method) & (runs["seed"] == seed) & (runs["ground_truth"] == truth)]
+        label = labels.get((method, int(seed)), f"{method} · seed {seed}")
+        label += f" vs {truth}" if several_truths else ""
+        ax.plot(line["epoch"], line["value"], marker=marker[seed], color=color[method], label=label)
+        band = {"color": color[method], "alpha": 0.15, "linewidth": 0}
+        ax.fill_between(line["epoch"], line["ci_low"], line["ci_high"], **band)
+    for _, row in ceiling.iterrows():
+        ax.axhline(row["value"], color="0.2", linestyle="--", label=f"noise ceiling ({row['value']:.2f})")
+        if not pd.isna(row["ci_low"]):
+            ax.axhspan(row["ci_low"], row["ci_high"], color="0.5", alpha=0.12, linewidth=0)
+    ax.set_xlabel("supernet training epoch")
+    ax.set_ylabel("Kendall τ vs ground truth")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def png_base64(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def space_figures(space: Space) -> dict[str, Figure | str]:
+    """Each figure of a space, or the note that says why it is missing."""
+    scatter = final_scores_vs_truth(space)
+    has_curve = space.correlations is not None and (space.correlations["method"] != NOISE_CEILING).any()
+    return {
+        "Score vs retrained accuracy at the final checkpoint": (
+            scatter_figure(scatter) if not scatter.empty
+            else "No scatter: needs scores.csv of some run and groundtruth/retrain.csv."
+        ),
+        "Early-bird curve: Kendall τ vs supernet epoch": (
+            curve_figure(space.correlations, run_labels(space)) if has_curve
+            else "No curve: correlations.csv has no method rows for this space."
+        ),
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------- html
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.45; }
+h1 { border-bottom: 2px solid #444; padding-bottom: .2em; }
+h2 { margin-top: 2em; border-bottom: 1px solid #aaa; }
+table { border-collapse: collapse; margin: .6em 0 1.2em; font-size: .92em; }
+th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
+th { background: #f0f0f0; }
+td:first-child, th:first-child { text-align: left; }
+pre { background: #f6f6f6; padding: .8em; overflow-x: auto; font-size: .85em; }
+.note { color: #8a4b00; font-style: italic; }
+img { max-width: 100%; }
+"""
+
+
+def h(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def note(text: str) -> str:
+    return f'<p class="note">{h(text)}</p>'
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, na_rep="—", float_format=lambda v: f"{v:.3f}", border=0)
+
+
+def figure_html(title: str, figure: Figure | str) -> str:
+    if isinstance(figure, str):
+        return f"<h3>{h(title)}</h3>{note(figure)}"
+    return f'<h3>{h(title)}</h3><img alt="{h(title)}" src="data:image/png;base64,{png_base64(figure)}">'
+
+
+def summary_html(results: Results) -> str:
+    dataset = (results.dataset or {}).get("dataset", "unknown (no data/dataset.json)")
+    items = [f"<li>Dataset: {h(dataset)}</li>"]
+    for space in results.spaces:
+        archs = "no archs.csv" if space.archs is None else f"{len(space.archs)} sampled archs"
+        methods = list(dict.fromkeys(run.method for run in space.runs))
+        seeds = sorted({run.seed for run in space.runs})
+        truth = "no ground truth yet" if space.retrain is None else (
+            f"retrained {space.retrain['arch_id'].nunique()} archs, seeds {distinct(space.retrain['seed'])}"
+        )  # fmt: skip
+        items.append(
+            f"<li>Space <b>{h(space.name)}</b>: {h(archs)}; methods {h(', '.join(methods) or 'none')}; "
+            f"supernet seeds {h(', '.join(map(str, seeds)) or 'none')}; {h(truth)}</li>"
+        )
+    methods = methods_table(results)
+    parts = [
+        "<h2>What was run</h2>",
+        "<p>Each method trains a one-shot supernet (or none) and scores a fixed sample of "
+        "architectures; the scores are ranked against the test accuracy of the same "
+        "architectures retrained from scratch. Kendall τ and Spearman ρ carry percentile "
+        "bootstrap confidence intervals over architectures.</p>",
+        f"<ul>{''.join(items)}</ul>",
+    ]
+    missing = note("No train.json found: method parts unknown.")
+    parts.append(missing if methods.empty else table_html(methods))
+    return "\n".join(parts)
+
+
+def space_html(space: Space, costs: pd.DataFrame) -> str:
+    parts = [f"<h2>Space {h(space.name)}</h2>", "<h3>Rank correlation at the final checkpoint</h3>"]
+    if space.correlations is None or space.correlations.empty:
+        parts.append(note(f"No {paths.CORRELATIONS.format(space=space.name)}: run the correlate step."))
+    else:
+        parts.append(table_html(final_correlation_table(space.correlations)))
+    parts.append("<h3>Cost</h3>")
+    space_costs = costs[costs["space"] == space.name].drop(columns="space")
+    if space_costs.empty:
+        parts.append(note("No method runs found for this space."))
+    else:
+        parts.append("<p>Speed-ups are spos time / method time (same space and seed).</p>")
+        parts.append(table_html(space_costs))
+    parts += [figure_html(title, figure) for title, figure in space_figures(space).items()]
+    return "\n".join(parts)
+
+
+def pretty_json(obj: Any, missing: str) -> str:
+    if obj is None:
+        return note(missing)
+    return f"<pre>{h(json.dumps(obj, indent=2, sort_keys=True, default=str))}</pre>"
+
+
+def provenance_html(results: Results) -> str:
+    parts = ["<h2>Provenance</h2>", "<h3>Ground-truth protocol</h3>"]
+    for space in results.spaces:
+        if space.retrain is None:
+            parts.append(note(f"{space.name}: no {paths.GT_RETRAIN.format(space=space.name)}."))
+        else:
+            parts.append(f"<p>{h(space.name)}</p>{table_html(protocol_table(space.retrain))}")
+    parts += [
+        "<h3>Library versions</h3>",
+        table_html(library_versions()),
+        "<h3>Dataset</h3>",
+        pretty_json(results.dataset, f"No {paths.DATASET_META}."),
+        "<h3>Run configuration</h3>",
+        pretty_json(results.config, f"No {paths.RUN_CONFIG}."),
+    ]
+    return "\n".join(parts)
+
+
+def render_html(results: Results, costs: pd.DataFrame) -> str:
+    title = "BN-NAS vs SPOS: ranking architectures with a supernet"
+    body = [f"<h1>{h(title)}</h1>", f"<p>Results directory: <code>{h(results.root)}</code></p>"]
+    body.append(summary_html(results))
+    if not results.spaces:
+        body.append(note("No search-space results found under the results directory."))
+    body += [space_html(space, costs) for space in results.spaces]
+    body.append(provenance_html(results))
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{h(title)}</title>'
+        f"<style>{STYLE}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def build_report(results_dir: Path, output_dir: Path) -> None:
+    """Write index.html, correlations.csv and costs.csv (names from harness.paths) to output_dir."""
+    results = load_results(results_dir)
+    costs = costs_table(results)
+    write_csv(all_correlations(results), output_dir / Path(paths.REPORT_CORRELATIONS).name)
+    write_csv(costs, output_dir / Path(paths.REPORT_COSTS).name)
+    page = render_html(results, costs)
+    with atomic_path(output_dir / Path(paths.REPORT_HTML).name) as tmp:
+        tmp.write_text(page, encoding="utf-8")

@@ -1,0 +1,57 @@
+"""What every command needs from the run config: the space, the method, the device, the archs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from harness.errors import HarnessError
+from harness.method import Method
+from harness.shapes import dataset_shape
+from harness.spaces import build_space
+from harness.spaces.base import SearchSpace
+
+
+def configured_space(config: dict[str, Any], name: str) -> SearchSpace:
+    if name not in config["spaces"]:
+        raise HarnessError(f"space {name!r} is not in this run's config (spaces: {', '.join(config['spaces'])})")
+    dataset = config["dataset"]
+    return build_space(name, dataset_shape(dataset["name"], dataset["resolution"]), **config["spaces"][name])
+
+
+def configured_method(config: dict[str, Any], name: str) -> Method:
+    from methods import resolve
+
+    return resolve(name, config["method_variants"], config["method_options"])
+
+
+def setup_torch(device: str, threads: int) -> torch.device:
+    """Pin the thread count (one job per core by default) and choose the device."""
+    torch.set_num_threads(threads)
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise HarnessError("config device is 'cuda' but no CUDA device is available; set device: cpu or auto")
+    return torch.device(device)
+
+
+def read_archs(space: SearchSpace, path: str | Path) -> pd.DataFrame:
+    """The arch sample (arch_id, arch_str, ...) with a decoded `arch` column; every string is
+    validated by the space's codec, so a malformed one is named in the error."""
+    path = Path(path)
+    if not path.exists():
+        raise HarnessError(f"architecture list {path} is missing; rerun the sample-archs step")
+    frame = pd.read_csv(path)
+    missing = {"arch_id", "arch_str"} - set(frame.columns)
+    if missing:
+        raise HarnessError(f"{path} lacks column(s) {sorted(missing)}; it must have arch_id and arch_str")
+    frame["arch"] = [space.decode(text) for text in frame["arch_str"]]
+    return frame
+
+
+def arch_matrix(space: SearchSpace, frame: pd.DataFrame) -> np.ndarray:
+    return space.to_matrix(list(frame["arch"]))

@@ -1,0 +1,50 @@
+"""Path samplers: which architecture(s) one supernet step trains.
+
+uniform  SPOS: one path, every layer's candidate drawn uniformly at random.
+fair     FairNAS strict fairness: per layer an independent random permutation of its m
+         candidates; path k takes the k-th entry of each. The m paths of a step together train
+         every candidate of every layer exactly once. (Layers with fewer candidates than the
+         largest layer repeat a fresh permutation; the harness's own implementation, as FairNAS
+         published no training code.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from harness.errors import HarnessError
+from harness.spaces.base import Arch, SearchSpace
+
+PathSampler = Callable[[np.random.Generator], list[Arch]]
+
+
+def uniform_sampler(space: SearchSpace) -> PathSampler:
+    return lambda rng: [space.sample(rng)]
+
+
+def fair_sampler(space: SearchSpace) -> PathSampler:
+    sizes = [len(c) for c in space.choices]
+    m = max(sizes)
+
+    def sample(rng: np.random.Generator) -> list[Arch]:
+        columns = []
+        for size in sizes:
+            reps = -(-m // size)
+            columns.append(np.concatenate([rng.permutation(size) for _ in range(reps)])[:m])
+        return [tuple(int(col[k]) for col in columns) for k in range(m)]
+
+    return sample
+
+
+SAMPLERS: dict[str, Callable[[SearchSpace], PathSampler]] = {
+    "uniform": uniform_sampler,
+    "fair": fair_sampler,
+}
+
+
+def make_sampler(name: str, space: SearchSpace) -> PathSampler:
+    if name not in SAMPLERS:
+        raise HarnessError(f"unknown sampler {name!r}; known: {', '.join(SAMPLERS)}")
+    return SAMPLERS[name](space)

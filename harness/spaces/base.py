@@ -1,0 +1,117 @@
+"""The search-space seam: everything a method, the search and the cost tables need of a space.
+
+An architecture is a tuple of ints, one candidate index per searchable layer (an "edge" in
+cell spaces). A batch of architectures is an int64 array of shape (n, num_layers), which makes
+table-lookup scorers (BN indicator, FLOPs, params) one vectorised gather.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from torch import nn
+
+Arch = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class InputShape:
+    """What a network is built for: image channels, resolution and number of classes."""
+
+    channels: int
+    resolution: int
+    classes: int
+
+
+class Supernet(nn.Module, ABC):
+    """A weight-sharing network. forward(x, arch) runs exactly one path."""
+
+    @abstractmethod
+    def forward(self, x, arch: Arch):  # type: ignore[override]
+        ...
+
+    @abstractmethod
+    def candidate_ops(self) -> list[list[list[nn.Module]]]:
+        """candidate_ops()[layer][choice]: every module instance of that candidate (one per cell
+        in cell spaces, where all cells share the genotype; one in layer-wise spaces; empty for
+        parameter-free ops such as zero or identity). The BN indicator of a candidate sums over
+        its instances the mean |gamma| of each instance's last BatchNorm."""
+
+
+class SearchSpace(ABC):
+    """A search space at a given size (knobs) and input shape."""
+
+    name: str
+
+    @property
+    @abstractmethod
+    def num_layers(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def choices(self) -> list[list[str]]:
+        """choices[layer] = names of the candidates of that layer."""
+
+    @abstractmethod
+    def encode(self, arch: Arch) -> str: ...
+
+    @abstractmethod
+    def decode(self, text: str) -> Arch:
+        """Parse an arch string; raise HarnessError naming the string if it is malformed."""
+
+    def size(self) -> int:
+        return int(np.prod([len(c) for c in self.choices]))
+
+    def enumerate(self) -> Iterator[Arch]:
+        """Every architecture in a fixed order (index order of the benchmark where one exists)."""
+        raise NotImplementedError(f"space {self.name} is not enumerable")
+
+    def sample(self, rng: np.random.Generator) -> Arch:
+        return tuple(int(rng.integers(len(c))) for c in self.choices)
+
+    def mutate(self, arch: Arch, rng: np.random.Generator, prob: float) -> Arch:
+        return tuple(
+            int(rng.integers(len(c))) if rng.random() < prob else a
+            for a, c in zip(arch, self.choices)
+        )
+
+    def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
+        return tuple(x if rng.random() < 0.5 else y for x, y in zip(a, b))
+
+    def to_matrix(self, archs: Sequence[Arch]) -> np.ndarray:
+        return np.asarray(archs, dtype=np.int64).reshape(len(archs), self.num_layers)
+
+    @abstractmethod
+    def build_supernet(self) -> Supernet: ...
+
+    @abstractmethod
+    def build_subnet(self, arch: Arch) -> nn.Module:
+        """A standalone network (forward(x)) for retraining from scratch."""
+
+    @abstractmethod
+    def cost_table(self) -> "CostTable":
+        """FLOPs and params by lookup; built from real counts and checked against them."""
+
+
+@dataclass(frozen=True)
+class CostTable:
+    """cost(arch) = base + sum over layers of per_op[layer, choice] (FLOPs in M, params in M)."""
+
+    flops_base: float
+    flops_per_op: np.ndarray  # (num_layers, max_choices)
+    params_base: float
+    params_per_op: np.ndarray
+
+    def flops(self, archs: np.ndarray) -> np.ndarray:
+        return self.flops_base + _gather_sum(self.flops_per_op, archs)
+
+    def params(self, archs: np.ndarray) -> np.ndarray:
+        return self.params_base + _gather_sum(self.params_per_op, archs)
+
+
+def _gather_sum(table: np.ndarray, archs: np.ndarray) -> np.ndarray:
+    archs = np.atleast_2d(archs)
+    return table[np.arange(table.shape[0])[None, :], archs].sum(axis=1)

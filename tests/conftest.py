@@ -1,0 +1,38 @@
+"""Shared fixtures: a tiny real dataset (Fashion-MNIST from Debian's package) and a tiny space."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.data import DataConfig, DataSplits, load_dataset
+from harness.shapes import dataset_shape
+from harness.spaces import build_space
+from harness.spaces.base import SearchSpace
+
+TINY_DATA = {"name": "fashion-mnist", "root": None, "resolution": 8, "train_images": 512,
+             "val_images": 128, "test_images": 128, "split_seed": 0, "augment": True}
+
+
+@pytest.fixture(scope="session")
+def tiny_data() -> DataSplits:
+    return load_dataset(DataConfig.from_dict(TINY_DATA))
+
+
+@pytest.fixture(scope="session")
+def tiny_space() -> SearchSpace:
+    return build_space("nats-tss", dataset_shape("fashion-mnist", 8), C=4, N=1)
+
+
+@pytest.fixture(scope="session")
+def shared_nats_dir() -> Path:
+    """The shared NATS-Bench tables ($NATS_BENCH_SHARED, default ../shared/data/nats-bench next
+    to the repo). Missing data is a failure, never a skip: these tests guard real values."""
+    repo_root = Path(__file__).resolve().parents[1]
+    path = Path(os.environ.get("NATS_BENCH_SHARED", repo_root.parent / "shared" / "data" / "nats-bench"))
+    if not path.is_dir():
+        pytest.fail(f"NATS-Bench shared data not found: looked in {path} "
+                    "(set NATS_BENCH_SHARED to the folder holding nb201_tss_wide.csv)")
+    return path

@@ -1,0 +1,138 @@
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from harness.metrics import (
+    METRICS,
+    bootstrap_ci,
+    correlation_rows,
+    kendall_tau,
+    pearson_r,
+    spearman_rho,
+    topk_precision,
+)
+
+CORRELATIONS = [kendall_tau, spearman_rho, pearson_r]
+
+
+def correlated(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(size=n)
+    return truth + rng.normal(size=n), truth
+
+
+@pytest.mark.parametrize("metric", CORRELATIONS)
+def test_perfect_and_inverse_ranking(metric):
+    truth = np.array([10.0, 20.0, 30.0, 40.0, 50.0])
+    assert metric(truth * 2 + 1, truth) == pytest.approx(1.0)
+    assert metric(-truth, truth) == pytest.approx(-1.0)
+
+
+def test_known_values_for_one_swap():
+    scores, truth = [1, 2, 3, 4], [1, 3, 2, 4]  # 5 concordant pairs, 1 discordant
+    assert kendall_tau(scores, truth) == pytest.approx(4 / 6)
+    assert spearman_rho(scores, truth) == pytest.approx(1 - 6 * 2 / (4 * (16 - 1)))
+    assert pearson_r(scores, truth) == pytest.approx(0.8)
+
+
+def test_kendall_is_tau_b_with_ties():
+    # one tie in scores: 5 concordant, 0 discordant, tau-b = 5 / sqrt((6 - 1) * 6)
+    assert kendall_tau([1, 1, 2, 3], [1, 2, 3, 4]) == pytest.approx(5 / math.sqrt(30))
+
+
+def test_metrics_return_python_floats():
+    scores, truth = correlated(10)
+    for metric in CORRELATIONS:
+        assert type(metric(scores, truth)) is float
+    assert type(topk_precision(scores, truth, 3)) is float
+
+
+@pytest.mark.parametrize("metric", [*CORRELATIONS, lambda s, t: topk_precision(s, t, 2)])
+@pytest.mark.parametrize(
+    "scores, truth",
+    [([1, 1, 1, 1], [1, 2, 3, 4]), ([1, 2, 3, 4], [5, 5, 5, 5]), ([1], [2]), ([], []), ([1, np.nan, 3], [1, 2, 3])],
+)
+def test_undefined_input_gives_nan_without_warning(metric, scores, truth):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(metric(scores, truth))
+
+
+def test_mismatched_lengths_raise():
+    with pytest.raises(ValueError):
+        kendall_tau([1, 2, 3], [1, 2])
+
+
+def test_topk_precision():
+    scores = [0.9, 0.8, 0.1, 0.2, 0.5]
+    truth = [5, 1, 4, 3, 2]  # best by truth: 0, 2, 3; best by score: 0, 1, 4
+    assert topk_precision(scores, truth, 1) == 1.0
+    assert topk_precision(scores, truth, 2) == 0.5
+    assert topk_precision(scores, truth, 3) == pytest.approx(1 / 3)
+    assert topk_precision(scores, truth, 5) == 1.0
+    assert math.isnan(topk_precision(scores, truth, 6))
+    assert math.isnan(topk_precision(scores, truth, 0))
+
+
+def test_metrics_registry():
+    assert METRICS == {"kendall_tau": kendall_tau, "spearman_rho": spearman_rho, "pearson_r": pearson_r}
+
+
+def test_bootstrap_ci_contains_estimate_and_is_deterministic():
+    scores, truth = correlated(40)
+    ci = bootstrap_ci(kendall_tau, scores, truth, n_boot=500, confidence=0.95, seed=3)
+    assert ci[0] < kendall_tau(scores, truth) < ci[1]
+    assert bootstrap_ci(kendall_tau, scores, truth, n_boot=500, confidence=0.95, seed=3) == ci
+    assert bootstrap_ci(kendall_tau, scores, truth, n_boot=500, confidence=0.95, seed=4) != ci
+
+
+def test_bootstrap_ci_narrows_with_more_archs_and_less_confidence():
+    def width(n: int, confidence: float = 0.95) -> float:
+        low, high = bootstrap_ci(kendall_tau, *correlated(n), n_boot=400, confidence=confidence, seed=0)
+        return high - low
+
+    assert width(400) < width(100) < width(20)
+    assert width(100, confidence=0.5) < width(100, confidence=0.95)
+
+
+def test_bootstrap_ci_agrees_with_scipy_percentile_bootstrap():
+    scores, truth = correlated(40)
+    ours = bootstrap_ci(pearson_r, scores, truth, n_boot=2000, confidence=0.9, seed=0)
+    theirs = stats.bootstrap(
+        (scores, truth), lambda s, t, axis: stats.pearsonr(s, t, axis=axis).statistic, paired=True,
+        vectorized=True, n_resamples=2000, confidence_level=0.9, method="percentile", rng=1,
+    ).confidence_interval  # fmt: skip
+    assert ours == pytest.approx((theirs.low, theirs.high), abs=0.03)
+
+
+def test_bootstrap_ci_ignores_nan_replicates():
+    # Two archs: about half the resamples repeat one arch (constant -> NaN); the rest give +1.
+    assert bootstrap_ci(kendall_tau, [1, 2], [1, 2], n_boot=200, confidence=0.95, seed=0) == (1.0, 1.0)
+    low, high = bootstrap_ci(kendall_tau, [1, 1, 1], [1, 2, 3], n_boot=50, confidence=0.95, seed=0)
+    assert math.isnan(low) and math.isnan(high)
+
+
+def test_correlation_rows():
+    scores, truth = correlated(30)
+    rows = correlation_rows(scores, truth, n_boot=200, confidence=0.95, seed=0, topk=5)
+    assert [r["metric"] for r in rows] == ["kendall_tau", "spearman_rho", "pearson_r", "top5_precision"]
+    assert all(set(r) == {"metric", "value", "ci_low", "ci_high", "n"} and r["n"] == 30 for r in rows)
+    assert rows[0]["value"] == kendall_tau(scores, truth)
+    assert rows[3]["value"] == topk_precision(scores, truth, 5)
+    assert all(r["ci_low"] <= r["value"] <= r["ci_high"] for r in rows[:3])
+
+
+@pytest.mark.parametrize("metric", CORRELATIONS)
+def test_vectorised_bootstrap_equals_one_call_per_resample(metric):
+    scores, truth = correlated(25)
+    scores[:5] = scores[0]  # ties, and some constant resamples
+    looped = bootstrap_ci(lambda s, t: metric(s, t), scores, truth, n_boot=300, confidence=0.9, seed=1)
+    assert bootstrap_ci(metric, scores, truth, n_boot=300, confidence=0.9, seed=1) == pytest.approx(looped)
+
+
+def test_spearman_matches_scipy_with_ties():
+    scores, truth = [3, 1, 1, 2, 5, 5, 4], [1, 2, 2, 3, 7, 6, 5]
+    assert spearman_rho(scores, truth) == pytest.approx(stats.spearmanr(scores, truth).statistic)

@@ -1,0 +1,161 @@
+"""The report command on the synthetic tree of test_correlate plus training and scoring records."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_correlate import CHECKPOINTS, METHODS, N_ARCHS, SPACE, run_correlate, write_tree
+
+from harness import paths
+from harness.cli import main
+from harness.io import write_json
+
+TRAIN_TIME_S = {"spos": 100.0, "bnnas": 10.0}
+TIME_PER_ARCH_S = {"spos": 2.0, "bnnas": 0.1}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def train_record(method: str) -> dict:
+    fraction = 1.0 if method == "spos" else 0.1
+    return {
+        "method": {
+            "name": method, "summary": f"{method} summary", "sampler": "uniform",
+            "trainable": "all" if method == "spos" else "bn", "epoch_fraction": fraction,
+            "scorer": "accuracy" if method == "spos" else "bn_gamma", "options": {"batches": 2},
+        },
+        "epochs": 3.0 * fraction, "steps": int(300 * fraction), "skipped_steps": 0,
+        "train_time_s": TRAIN_TIME_S[method], "trainable_params": 1000 if method == "spos" else 50,
+        "total_params": 1000,
+        "checkpoints": [
+            {"checkpoint": c, "epoch": e, "step": 100 * c, "time_s": 30.0 * c} for c, e in CHECKPOINTS.items()
+        ],
+    }  # fmt: skip
+
+
+def write_records(root: Path) -> None:
+    """Everything besides scores and ground truth: config, dataset, archs, train and scoring."""
+    config = {"results_dir": str(root), "spaces": [SPACE], "methods": METHODS, "marker": "cfg-1"}
+    write_json(config, root / paths.RUN_CONFIG)
+    dataset = {"dataset": "cifar10-synthetic", "files": {"x": {"sha256": "abc123"}}}
+    write_json(dataset, root / paths.DATASET_META)
+    archs = pd.DataFrame({"arch_id": range(N_ARCHS), "arch_str": [f"arch{a}" for a in range(N_ARCHS)]})
+    archs.assign(flops_M=1.0, params_M=0.1).to_csv(root / paths.ARCHS.format(space=SPACE), index=False)
+    for method in METHODS:
+        where = {"space": SPACE, "method": method, "seed": 0}
+        write_json(train_record(method), root / paths.TRAIN_RECORD.format(**where))
+        scoring = {"n_archs": N_ARCHS, "score_time_s": TIME_PER_ARCH_S[method] * N_ARCHS,
+                   "time_per_arch_s": TIME_PER_ARCH_S[method], "checkpoint": 3}  # fmt: skip
+        write_json(scoring, root / paths.SCORING_RECORD.format(**where))
+
+
+def run_report(root: Path) -> Path:
+    output = root / Path(paths.REPORT_HTML).parent
+    assert main(["report", "--results", str(root), "--output", str(output)]) == 0
+    return output
+
+
+def embedded_pngs(page: str) -> list[bytes]:
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    return [base64.b64decode(data) for data in images]
+
+
+@pytest.fixture
+def full_tree(tmp_path: Path) -> Path:
+    write_tree(tmp_path)
+    write_records(tmp_path)
+    run_correlate(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A full tree and its report page, built once for the tests that only read them."""
+    root = tmp_path_factory.mktemp("results")
+    write_tree(root)
+    write_records(root)
+    run_correlate(root)
+    return root, (run_report(root) / Path(paths.REPORT_HTML).name).read_text()
+
+
+def test_report_writes_the_three_outputs(built):
+    root, _ = built
+    for pattern in [paths.REPORT_HTML, paths.REPORT_CORRELATIONS, paths.REPORT_COSTS]:
+        assert (root / pattern).is_file()
+    merged = pd.read_csv(root / paths.REPORT_CORRELATIONS)
+    pd.testing.assert_frame_equal(merged, pd.read_csv(root / paths.CORRELATIONS.format(space=SPACE)))
+
+
+def test_costs_have_speedups_against_spos(built):
+    root, _ = built
+    costs = pd.read_csv(root / paths.REPORT_COSTS).set_index("method")
+    assert list(costs.index) == ["spos", "bnnas"]  # the baseline first
+    assert costs.loc["bnnas", "train_speedup_vs_spos"] == pytest.approx(10.0)
+    assert costs.loc["bnnas", "scoring_speedup_vs_spos"] == pytest.approx(20.0)
+    assert costs.loc["spos", "train_speedup_vs_spos"] == pytest.approx(1.0)
+    assert costs.loc["bnnas", "epochs"] == pytest.approx(0.3)
+    assert (costs.loc["bnnas", ["steps", "trainable_params", "total_params"]] == [30, 50, 1000]).all()
+    assert (costs["space"] == SPACE).all() and (costs["seed"] == 0).all()
+
+
+def test_costs_without_spos_have_nan_speedups(full_tree):
+    (full_tree / paths.TRAIN_RECORD.format(space=SPACE, method="spos", seed=0)).unlink()
+    (full_tree / paths.SCORING_RECORD.format(space=SPACE, method="spos", seed=0)).unlink()
+    run_report(full_tree)
+    costs = pd.read_csv(full_tree / paths.REPORT_COSTS).set_index("method")
+    assert costs[["train_speedup_vs_spos", "scoring_speedup_vs_spos"]].isna().all().all()
+
+
+def test_html_is_self_contained_with_tables_figures_and_provenance(built):
+    _, page = built
+    assert "<script" not in page and "<link" not in page and "http" not in page
+    pngs = embedded_pngs(page)
+    assert len(pngs) == 2 and all(png.startswith(PNG_SIGNATURE) for png in pngs)
+    # final-checkpoint table: bnnas is perfect, spos is perfect at checkpoint 3, the ceiling is 7/9
+    assert "1.000 [1.00, 1.00]" in page
+    assert "noise ceiling (retrain seed vs seed)" in page and "0.778 [" in page
+    assert "train_speedup_vs_spos" in page and "20.000" in page
+    assert "bn_gamma" in page and "bnnas summary" in page  # methods table from train.json
+    assert "cfg-1" in page and "abc123" in page  # config and dataset provenance
+    assert "seaborn" in page and "scipy" in page  # library versions
+    assert "Ground-truth protocol" in page and "5000" in page and "0, 1" in page
+
+
+def test_rerunning_the_report_does_not_read_its_own_outputs(built):
+    root, page = built
+    assert (run_report(root) / Path(paths.REPORT_HTML).name).read_text() == page
+    assert set(pd.read_csv(root / paths.REPORT_COSTS)["space"]) == {SPACE}
+
+
+def test_report_of_a_partial_tree_notes_what_is_missing(tmp_path):
+    write_tree(tmp_path)  # scores and ground truth only: no correlations, records or config
+    page = (run_report(tmp_path) / Path(paths.REPORT_HTML).name).read_text()
+    assert f"No {paths.CORRELATIONS.format(space=SPACE)}" in page
+    assert f"No {paths.RUN_CONFIG}" in page and "No train.json found" in page
+    assert "No curve" in page
+    assert len(embedded_pngs(page)) == 1  # the scatter needs only scores and ground truth
+    costs = pd.read_csv(tmp_path / paths.REPORT_COSTS)
+    assert len(costs) == len(METHODS) and costs["train_time_s"].isna().all()
+
+
+def test_report_of_an_empty_results_dir(tmp_path):
+    page = (run_report(tmp_path) / Path(paths.REPORT_HTML).name).read_text()
+    assert "No search-space results found" in page
+    assert pd.read_csv(tmp_path / paths.REPORT_CORRELATIONS).empty
+
+
+def test_missing_results_dir_is_an_error(tmp_path, capsys):
+    assert main(["report", "--results", str(tmp_path / "nope")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_config_and_dataset_are_embedded_as_json(built):
+    root, page = built
+    blocks = [json.loads(html.unescape(block)) for block in re.findall(r"<pre>(.*?)</pre>", page, flags=re.S)]
+    assert json.loads((root / paths.RUN_CONFIG).read_text()) in blocks
+    assert json.loads((root / paths.DATASET_META).read_text()) in blocks
