@@ -15,6 +15,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/supernet.smk"
 include: "rules/groundtruth.smk"
+include: "rules/search.smk"
 include: "rules/report.smk"
 
 

@@ -66,8 +66,25 @@ def check_consistency(config: Mapping[str, Any]) -> None:
     for space in config["spaces"]:
         if space not in space_names():
             raise HarnessError(f"config key spaces: unknown space {space!r}; known: {', '.join(space_names())}")
+    from harness.runtime import configured_space
+
     for name in config["methods"]:
-        resolve(name, config["method_variants"], config["method_options"])
+        method = resolve(name, config["method_variants"], config["method_options"])
+        for space, knobs in method.space_knobs.items():
+            if space not in config["spaces"]:
+                raise HarnessError(f"method {name!r}: space_knobs names space {space!r}, which this config does not run")
+            configured_space(config, space, knobs)  # unknown or bad knobs fail here, naming them
+    for key, names in (("archs.spaces", config["archs"]["spaces"] or []),
+                       ("search.flops_budget", config["search"]["flops_budget"]),
+                       ("supernet.space_epochs", config["supernet"]["space_epochs"])):
+        unknown = sorted(set(names) - set(config["spaces"]))
+        if unknown:
+            raise HarnessError(f"config key {key} names space(s) {unknown} that are not in spaces "
+                               f"({', '.join(config['spaces'])}); add them to spaces or remove them")
+    search = config["search"]
+    if search["mutations"] + search["crossovers"] > search["population"] or search["parents"] > search["population"]:
+        raise HarnessError("config key search: mutations + crossovers and parents must each fit in the population "
+                           f"({search['population']}); lower them or raise search.population")
     if config["groundtruth"]["repeat_archs"] > config["archs"]["count"]:
         raise HarnessError(
             f"config key groundtruth.repeat_archs ({config['groundtruth']['repeat_archs']}) exceeds "

@@ -6,6 +6,10 @@
     epoch_fraction its supernet budget as a fraction of the configured baseline epochs
     scorer         (context, archs) -> one score per architecture, higher = better
     options        the scorer's options with their defaults; config may override them
+    space_knobs    {space: {knob: value}}: knobs that override a space's for this method's
+                   supernet and scoring (e.g. {nats-tss: {op_bn: all}} for the BN-after-every-op
+                   ablation); the architecture sample and ground truth stay the space's own. A
+                   method with space_knobs runs only on the spaces it names.
 
 A method file in `methods/` defines `METHOD = Method(...)` (or `METHODS = [...]`); the registry
 finds it. Config can derive variants (`method_variants`) that override any of these parts.
@@ -55,6 +59,7 @@ class Method:
     trainable: str = "all"
     epoch_fraction: float = 1.0
     options: Mapping[str, Any] = field(default_factory=dict)
+    space_knobs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.sampler is not None and self.sampler not in SAMPLERS:
@@ -68,9 +73,15 @@ class Method:
     def trains_supernet(self) -> bool:
         return self.sampler is not None
 
+    def applies_to(self, space: str) -> bool:
+        return not self.space_knobs or space in self.space_knobs
+
+    def knobs_for(self, space: str) -> Mapping[str, Any]:
+        return self.space_knobs.get(space, {})
+
     def with_overrides(self, name: str, overrides: Mapping[str, Any]) -> "Method":
         """A variant: part names (sampler, trainable, epoch_fraction) or scorer options."""
-        parts = {"sampler", "trainable", "epoch_fraction", "summary"}
+        parts = {"sampler", "trainable", "epoch_fraction", "summary", "space_knobs"}
         unknown = set(overrides) - parts - set(self.options)
         if unknown:
             raise HarnessError(
@@ -91,4 +102,5 @@ class Method:
             "epoch_fraction": self.epoch_fraction,
             "scorer": getattr(self.scorer, "__name__", str(self.scorer)),
             "options": dict(self.options),
+            "space_knobs": dict(self.space_knobs),
         }

@@ -14,14 +14,20 @@ relative to the results directory (config key `results_dir`, default `results`).
               [{checkpoint, epoch, step, time_s}]
     {space}/{method}/seed{seed}/scores.csv    checkpoint, epoch, arch_id, arch_str, score
     {space}/{method}/seed{seed}/scoring.json  time to score the sample at the final checkpoint
+    {space}/{method}/seed{seed}/search.json   evolutionary + random search under a FLOPs budget
+    {space}/{method}/seed{seed}/final.csv     the searched top-k retrained from scratch
     {space}/groundtruth/shard{shard}.csv      retrained records of one shard: arch_id, arch_str,
               seed, test_acc, val_acc, epochs, batch_size, lr, train_images, test_images,
               train_time_s, threads
     {space}/groundtruth/retrain.csv           all shards merged
+    {space}/groundtruth/nats-bench-{dataset}.csv (+ .json: what was queried)  NATS-Bench values
+    {space}/all_archs.csv                     every architecture of an enumerable space
+    {space}/{method}/seed{seed}/all_scores.csv  scores of every architecture (final checkpoint)
+    {space}/correlations/{ground_truth}.csv   one ground truth's correlations (merged below)
     {space}/correlations.csv                  tidy: space, method, seed, checkpoint, epoch,
               ground_truth, n, metric, value, ci_low, ci_high (method "noise-ceiling" compares
               two retraining seeds)
-    report/index.html, report/correlations.csv, report/costs.csv
+    report/index.html, report/correlations.csv, report/costs.csv, report/comparison.csv
 """
 
 from __future__ import annotations
@@ -40,7 +46,16 @@ SCORES = RUN_DIR + "/scores.csv"
 SCORING_RECORD = RUN_DIR + "/scoring.json"
 GT_SHARD = "{space}/groundtruth/shard{shard}.csv"
 GT_RETRAIN = "{space}/groundtruth/retrain.csv"
+GT_NATS = "{space}/groundtruth/nats-bench-{dataset}.csv"
+GT_NATS_RECORD = GT_NATS + ".json"
+ALL_ARCHS = "{space}/all_archs.csv"
+SEARCH = RUN_DIR + "/search.json"
+FINAL = RUN_DIR + "/final.csv"
+ALL_SCORES = RUN_DIR + "/all_scores.csv"
+ALL_SCORING_RECORD = RUN_DIR + "/all_scoring.json"
+CORRELATION_PART = "{space}/correlations/{ground_truth}.csv"
 CORRELATIONS = "{space}/correlations.csv"
 REPORT_HTML = "report/index.html"
 REPORT_CORRELATIONS = "report/correlations.csv"
 REPORT_COSTS = "report/costs.csv"
+REPORT_COMPARISON = "report/comparison.csv"

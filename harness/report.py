@@ -12,7 +12,7 @@ import importlib.metadata
 import io
 import json
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,13 @@ from harness import paths  # noqa: E402
 from harness.commands.correlate import CORRELATION_COLUMNS, NOISE_CEILING, mean_truth, parse_path  # noqa: E402
 from harness.io import atomic_path, read_json, write_csv  # noqa: E402
 from harness.metrics import kendall_tau  # noqa: E402
+from harness.nats_bench import SPACES as NATS_SPACES, how_to_enable  # noqa: E402
+from harness.paper import PUBLISHED  # noqa: E402
 
 BASELINE_METHOD = "spos"
 COST_COLUMNS = [
     "space", "method", "seed", "epochs", "steps", "train_time_s", "trainable_params", "total_params",
-    "time_per_arch_s", "train_speedup_vs_spos", "scoring_speedup_vs_spos",
+    "baseline", "time_per_arch_s", "train_speedup_vs_baseline", "scoring_speedup_vs_baseline",
 ]  # fmt: skip
 TABLE_METRICS = {"kendall_tau": "Kendall τ [CI]", "spearman_rho": "Spearman ρ [CI]"}
 LIBRARIES = ["torch", "numpy", "pandas", "scipy", "seaborn", "matplotlib", "snakemake"]
@@ -58,6 +60,8 @@ class Run:
     train: dict[str, Any] | None
     scoring: dict[str, Any] | None
     scores: pd.DataFrame | None
+    search: dict[str, Any] | None = None
+    final: pd.DataFrame | None = None
 
 
 @dataclass
@@ -67,6 +71,7 @@ class Space:
     runs: list[Run]
     retrain: pd.DataFrame | None
     correlations: pd.DataFrame | None
+    nats_records: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -111,7 +116,7 @@ def discover_runs(root: Path, space: str) -> list[tuple[str, int]]:
 
 def discover_spaces(root: Path) -> list[str]:
     # Not CORRELATIONS: report/correlations.csv matches it too (as a space named "report").
-    patterns = [paths.ARCHS, paths.GT_RETRAIN, paths.SCORES, paths.TRAIN_RECORD, paths.SCORING_RECORD]
+    patterns = [paths.ARCHS, paths.GT_RETRAIN, paths.SCORES, paths.TRAIN_RECORD, paths.SCORING_RECORD, paths.SEARCH]
     return sorted({f["space"] for pattern in patterns for f in glob_fields(root, pattern)})
 
 
@@ -123,6 +128,8 @@ def load_run(root: Path, space: str, method: str, seed: int) -> Run:
         train=optional_json(root / paths.TRAIN_RECORD.format(**where)),
         scoring=optional_json(root / paths.SCORING_RECORD.format(**where)),
         scores=optional_csv(root / paths.SCORES.format(**where)),
+        search=optional_json(root / paths.SEARCH.format(**where)),
+        final=optional_csv(root / paths.FINAL.format(**where)),
     )
 
 
@@ -133,6 +140,7 @@ def load_space(root: Path, space: str) -> Space:
         runs=[load_run(root, space, method, seed) for method, seed in discover_runs(root, space)],
         retrain=optional_csv(root / paths.GT_RETRAIN.format(space=space)),
         correlations=optional_csv(root / paths.CORRELATIONS.format(space=space)),
+        nats_records=[read_json(p) for p in sorted((root / space / "groundtruth").glob("*nats-bench-*.csv.json"))],
     )
 
 
@@ -155,6 +163,13 @@ def all_correlations(results: Results) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def baseline_of(run: Run) -> str:
+    """The baseline a run's costs are compared with: the full-training method of the same sampler
+    (BN-NAS on SPOS's sampler -> spos; on FairNAS's -> fairnas; no supernet -> spos)."""
+    method = (run.train or run.scoring or {}).get("method", {})
+    return "fairnas" if method.get("sampler") == "fair" else BASELINE_METHOD
+
+
 def cost_row(space: str, run: Run) -> dict[str, Any]:
     train = run.train or {}
     scoring = run.scoring or {}
@@ -162,9 +177,10 @@ def cost_row(space: str, run: Run) -> dict[str, Any]:
         "space": space,
         "method": run.method,
         "seed": run.seed,
+        "baseline": baseline_of(run),
         "epochs": train.get("epochs"),
         "steps": train.get("steps"),
-        "train_time_s": train.get("train_time_s"),
+        "train_time_s": train.get("train_time_s", 0.0 if run.train is None and run.scoring else None),
         "trainable_params": train.get("trainable_params"),
         "total_params": train.get("total_params"),
         "time_per_arch_s": scoring.get("time_per_arch_s"),
@@ -172,8 +188,8 @@ def cost_row(space: str, run: Run) -> dict[str, Any]:
 
 
 def costs_table(results: Results) -> pd.DataFrame:
-    """One row per (space, method, seed), with speed-ups against spos of the same space and seed
-    (baseline time / this time; NaN where there is no spos run)."""
+    """One row per (space, method, seed), with speed-ups against its baseline (spos or fairnas)
+    of the same space and seed: baseline time / this time (NaN where the baseline did not run)."""
     rows = [cost_row(space.name, run) for space in results.spaces for run in space.runs]
     if not rows:
         return pd.DataFrame(columns=COST_COLUMNS)
@@ -182,12 +198,116 @@ def costs_table(results: Results) -> pd.DataFrame:
         costs[column] = costs[column].astype(float)
     for column in ["steps", "trainable_params", "total_params"]:
         costs[column] = costs[column].astype("Int64")
-    timed = ["space", "seed", "train_time_s", "time_per_arch_s"]
-    baseline = costs.loc[costs["method"] == BASELINE_METHOD, timed]
-    merged = costs.merge(baseline, on=["space", "seed"], how="left", suffixes=("", "_base"))
-    costs["train_speedup_vs_spos"] = (merged["train_time_s_base"] / merged["train_time_s"]).to_numpy()
-    costs["scoring_speedup_vs_spos"] = (merged["time_per_arch_s_base"] / merged["time_per_arch_s"]).to_numpy()
+    timed = costs[["space", "seed", "method", "train_time_s", "time_per_arch_s"]].rename(columns={"method": "baseline"})
+    merged = costs.merge(timed, on=["space", "seed", "baseline"], how="left", suffixes=("", "_base"))
+    trains = merged["train_time_s"].where(merged["train_time_s"] > 0)  # no supernet: no training speed-up
+    costs["train_speedup_vs_baseline"] = (merged["train_time_s_base"] / trains).to_numpy()
+    costs["scoring_speedup_vs_baseline"] = (merged["time_per_arch_s_base"] / merged["time_per_arch_s"]).to_numpy()
     return costs[COST_COLUMNS]
+
+
+def comparison_table(results: Results, costs: pd.DataFrame) -> pd.DataFrame:
+    """The paper's comparison, one row per space x method: the searched architecture (rank 0 of
+    each seed's evolution) retrained from scratch, its FLOPs and params, and what the search
+    cost, with speed-ups of each method against its baseline."""
+    rows = []
+    for space in results.spaces:
+        for method in dict.fromkeys(run.method for run in space.runs if run.final is not None):
+            runs = [r for r in space.runs if r.method == method and r.final is not None and r.search]
+            best = pd.concat([r.final[r.final["rank"] == 0] for r in runs])
+            evolution = [r.search["evolution"] for r in runs]
+            evaluated = sum(e["evaluated"] for e in evolution)
+            cost = costs[(costs["space"] == space.name) & (costs["method"] == method)]
+            rows.append({
+                "space": space.name, "method": method, "seeds": len(runs),
+                "top1_pct_mean": 100 * best["test_acc"].mean(),
+                "top1_pct_std": 100 * best["test_acc"].std(ddof=0),
+                "flops_M": best["flops_M"].mean(), "params_M": best["params_M"].mean(),
+                "supernet_train_time_s": cost["train_time_s"].mean(),
+                "search_time_s": sum(e["wall_time_s"] for e in evolution) / len(runs),
+                "subnets_evaluated": evaluated / len(runs),
+                "time_per_subnet_eval_s": sum(e["score_time_s"] for e in evolution) / max(evaluated, 1),
+                "baseline": cost["baseline"].iloc[0] if len(cost) else BASELINE_METHOD,
+            })
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    base = table[["space", "method", "supernet_train_time_s", "time_per_subnet_eval_s"]].rename(columns={"method": "baseline"})
+    merged = table.merge(base, on=["space", "baseline"], how="left", suffixes=("", "_base"))
+    table["train_speedup_vs_baseline"] = (merged["supernet_train_time_s_base"] / merged["supernet_train_time_s"]).to_numpy()
+    table["eval_speedup_vs_baseline"] = (merged["time_per_subnet_eval_s_base"] / merged["time_per_subnet_eval_s"]).to_numpy()
+    return table
+
+
+def published_table() -> pd.DataFrame:
+    return pd.DataFrame(PUBLISHED).rename(columns={"top1_pct": "published ImageNet top-1 %"})
+
+
+TRIVIAL_METHODS = ("params", "flops", "conv_count")
+
+
+def cheap_answers_table(space: Space, costs: pd.DataFrame) -> pd.DataFrame:
+    """Does it beat the cheap answers? Per ground truth: every method's tau and rho (final
+    checkpoint) beside the best trivial baseline's tau and the noise ceiling, with its costs."""
+    if space.correlations is None or space.correlations.empty:
+        return pd.DataFrame()
+    final = final_checkpoint_rows(space.correlations)
+    tau = final[final["metric"] == "kendall_tau"]
+    rho = final[final["metric"] == "spearman_rho"].set_index(["ground_truth", "method", "seed"])
+    rows = []
+    for truth, group in tau.groupby("ground_truth", sort=False):
+        trivial = group[group["method"].isin(TRIVIAL_METHODS)].sort_values("value", ascending=False)
+        best = trivial.iloc[0] if len(trivial) else None
+        ceiling = group[group["method"] == NOISE_CEILING]
+        for _, row in group[group["method"] != NOISE_CEILING].iterrows():
+            cost = costs[(costs["space"] == space.name) & (costs["method"] == row["method"]) & (costs["seed"] == row["seed"])]
+            r = rho.loc[(truth, row["method"], row["seed"])] if (truth, row["method"], row["seed"]) in rho.index else None
+            rows.append({
+                "ground truth": truth, "method": row["method"], "seed": row["seed"], "n": row["n"],
+                "Kendall τ [CI]": format_ci(row["value"], row["ci_low"], row["ci_high"]),
+                "Spearman ρ [CI]": "" if r is None else format_ci(r["value"], r["ci_low"], r["ci_high"]),
+                "best trivial": "" if best is None else f"{best['method']}: {best['value']:.3f}",
+                "beats it": "" if best is None else ("yes" if row["ci_low"] > best["value"] else
+                                                     "no" if row["ci_high"] < best["value"] else "within CI"),
+                "noise ceiling τ": f"{ceiling['value'].iloc[0]:.3f}" if len(ceiling) else "",
+                "supernet train s": cost["train_time_s"].iloc[0] if len(cost) else float("nan"),
+                "score s / arch": cost["time_per_arch_s"].iloc[0] if len(cost) else float("nan"),
+            })
+    return pd.DataFrame(rows)
+
+
+def ablation_table(space: Space) -> pd.DataFrame:
+    """BN-NAS variants (every run scored by the BN indicator) side by side: what each changes and
+    its tau at the final checkpoint against each ground truth."""
+    if space.correlations is None:
+        return pd.DataFrame()
+    final = final_checkpoint_rows(space.correlations)
+    tau = final[final["metric"] == "kendall_tau"]
+    rows = []
+    for run in space.runs:
+        method = (run.train or {}).get("method", {})
+        if method.get("scorer") != "bn_indicator":
+            continue
+        row = {"method": run.method, "seed": run.seed, "sampler": method.get("sampler"),
+               "trainable": method.get("trainable"), "epoch_fraction": method.get("epoch_fraction"),
+               "statistic": method.get("options", {}).get("statistic"),
+               "space knobs": json.dumps(method.get("space_knobs", {}).get(space.name, {}))}
+        for _, cell in tau[(tau["method"] == run.method) & (tau["seed"] == run.seed)].iterrows():
+            row[f"τ vs {cell['ground_truth']}"] = format_ci(cell["value"], cell["ci_low"], cell["ci_high"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def nats_query_table(space: Space) -> pd.DataFrame:
+    """What was queried for every NATS-Bench ground truth (file, hash, schedule, keys, seeds)."""
+    rows = []
+    for record in space.nats_records:
+        source = record.get("source", record)
+        rows.append({"ground truth": record.get("ground_truth_name", ""),
+                     **{k: str(source.get(k, "")) for k in ("file", "path", "column", "hp", "dataset_key",
+                                                           "eval_set", "metric", "split", "seed_policy")},
+                     "sha256": str(source.get("sha256", ""))[:16]})
+    return pd.DataFrame(rows).loc[:, lambda f: (f != "").any()] if rows else pd.DataFrame()
 
 
 def format_ci(value: float, low: float, high: float) -> str:
@@ -441,15 +561,48 @@ def space_html(space: Space, costs: pd.DataFrame) -> str:
         parts.append(note(f"No {paths.CORRELATIONS.format(space=space.name)}: run the correlate step."))
     else:
         parts.append(table_html(final_correlation_table(space.correlations)))
+    cheap = cheap_answers_table(space, costs)
+    if not cheap.empty:
+        parts += ["<h3>Does it beat the cheap answers?</h3>",
+                  "<p>Every method's τ and ρ beside the best trivial baseline (parameter count, FLOPs, "
+                  "number of conv ops) and the noise ceiling; \"beats it\" = its whole CI lies above the "
+                  "baseline's τ. Costs: supernet training time and scoring time per architecture.</p>",
+                  table_html(cheap)]
+    ablation = ablation_table(space)
+    if len(ablation) > 1:
+        parts += ["<h3>BN-NAS ablations</h3>", table_html(ablation)]
+    queried = nats_query_table(space)
+    if not queried.empty:
+        parts += ["<h3>NATS-Bench ground truth: what was queried</h3>",
+                  "<p>The supernets were trained on the run's dataset, not on these benchmark datasets: "
+                  "correlations against NATS-Bench are proxy-dataset results (how a ranking learned on "
+                  "the proxy transfers).</p>", table_html(queried)]
+    elif space.name in NATS_SPACES:
+        parts.append(note(how_to_enable(space.name)))
     parts.append("<h3>Cost</h3>")
     space_costs = costs[costs["space"] == space.name].drop(columns="space")
     if space_costs.empty:
         parts.append(note("No method runs found for this space."))
     else:
-        parts.append("<p>Speed-ups are spos time / method time (same space and seed).</p>")
+        parts.append("<p>Speed-ups are baseline time / method time (baseline: spos, or fairnas for "
+                     "methods on the strict-fairness sampler; same space and seed).</p>")
         parts.append(table_html(space_costs))
     parts += [figure_html(title, figure) for title, figure in space_figures(space).items()]
     return "\n".join(parts)
+
+
+def comparison_html(comparison: pd.DataFrame) -> str:
+    if comparison.empty:
+        return ""
+    return "\n".join([
+        "<h2>Comparison: searched architectures retrained from scratch</h2>",
+        "<p>Per space and method: the top architecture of the evolutionary search under the FLOPs "
+        "budget, retrained from scratch (test-split top-1, mean ± std over supernet seeds), its FLOPs "
+        "and params, the supernet training and search cost, and the speed-ups against the baseline.</p>",
+        table_html(comparison),
+        "<h3>Published ImageNet numbers (for reference; not measured by this run)</h3>",
+        table_html(published_table()),
+    ])
 
 
 def pretty_json(obj: Any, missing: str) -> str:
@@ -476,12 +629,13 @@ def provenance_html(results: Results) -> str:
     return "\n".join(parts)
 
 
-def render_html(results: Results, costs: pd.DataFrame) -> str:
+def render_html(results: Results, costs: pd.DataFrame, comparison: pd.DataFrame) -> str:
     title = "BN-NAS vs SPOS: ranking architectures with a supernet"
     body = [f"<h1>{h(title)}</h1>", f"<p>Results directory: <code>{h(results.root)}</code></p>"]
     body.append(summary_html(results))
     if not results.spaces:
         body.append(note("No search-space results found under the results directory."))
+    body.append(comparison_html(comparison))
     body += [space_html(space, costs) for space in results.spaces]
     body.append(provenance_html(results))
     return (
@@ -494,8 +648,10 @@ def build_report(results_dir: Path, output_dir: Path) -> None:
     """Write index.html, correlations.csv and costs.csv (names from harness.paths) to output_dir."""
     results = load_results(results_dir)
     costs = costs_table(results)
+    comparison = comparison_table(results, costs)
     write_csv(all_correlations(results), output_dir / Path(paths.REPORT_CORRELATIONS).name)
     write_csv(costs, output_dir / Path(paths.REPORT_COSTS).name)
-    page = render_html(results, costs)
+    write_csv(comparison, output_dir / Path(paths.REPORT_COMPARISON).name)
+    page = render_html(results, costs, comparison)
     with atomic_path(output_dir / Path(paths.REPORT_HTML).name) as tmp:
         tmp.write_text(page, encoding="utf-8")

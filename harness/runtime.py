@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,14 @@ from harness.spaces import build_space
 from harness.spaces.base import SearchSpace
 
 
-def configured_space(config: dict[str, Any], name: str) -> SearchSpace:
+def configured_space(config: dict[str, Any], name: str, knobs: Mapping[str, Any] | None = None) -> SearchSpace:
+    """The space `name` at the run's dataset shape and configured knobs (`knobs` override them:
+    a method's space_knobs)."""
     if name not in config["spaces"]:
         raise HarnessError(f"space {name!r} is not in this run's config (spaces: {', '.join(config['spaces'])})")
     dataset = config["dataset"]
-    return build_space(name, dataset_shape(dataset["name"], dataset["resolution"]), **config["spaces"][name])
+    return build_space(name, dataset_shape(dataset["name"], dataset["resolution"]),
+                       **{**config["spaces"][name], **(knobs or {})})
 
 
 def configured_method(config: dict[str, Any], name: str) -> Method:

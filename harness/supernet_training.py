@@ -48,6 +48,11 @@ class SupernetRecipe:
     def from_dict(cls, section: dict[str, Any]) -> "SupernetRecipe":
         return cls(**{f.name: section[f.name] for f in fields(cls)})
 
+    @classmethod
+    def for_space(cls, section: dict[str, Any], space: str) -> "SupernetRecipe":
+        """The config's recipe with the space's baseline epochs (supernet.space_epochs)."""
+        return cls.from_dict({**section, "epochs": section["space_epochs"].get(space, section["epochs"])})
+
 
 @dataclass(frozen=True)
 class Schedule:

@@ -8,7 +8,7 @@ R = config["results_dir"]
 CONDA_ENV = "../environment.yml"
 # Jobs run `python -m harness`: make the package importable from this checkout in any
 # environment (local, --use-conda, SLURM jobs), installed or not.
-shell.prefix('export PYTHONPATH="' + workflow.basedir + ':${{PYTHONPATH:-}}"; ')
+shell.prefix('export PYTHONPATH="{}:${{{{PYTHONPATH:-}}}}"; '.format(workflow.basedir))
 
 
 def res(pattern, **wildcards):
@@ -20,23 +20,93 @@ RUN_CONFIG = ancient(res(P.RUN_CONFIG))
 DATASET = res(P.DATASET)
 
 
-def method_runs():
-    """(space, method, seed) of every run in the config."""
-    return [(s, m, seed) for s in config["spaces"] for m in config["methods"] for seed in config["seeds"]]
-
-
-def trains_supernet(method):
+def method(name):
     from harness.runtime import configured_method
 
-    return configured_method(config, method).trains_supernet
+    return configured_method(config, name)
+
+
+def space_methods(space):
+    """The configured methods that run on `space` (a variant with space_knobs names its spaces)."""
+    return [m for m in config["methods"] if method(m).applies_to(space)]
+
+
+def rank_spaces():
+    """Spaces that get the ranking experiment (sample, retrained ground truth, correlations)."""
+    return config["archs"]["spaces"] or list(config["spaces"])
+
+
+def search_spaces():
+    """Spaces that get the search experiment (a FLOPs budget in search.flops_budget)."""
+    return list(config["search"]["flops_budget"])
+
+
+def method_runs(spaces=None):
+    """(space, method, seed) of every run in the config (of `spaces` only, if given)."""
+    spaces = config["spaces"] if spaces is None else spaces
+    return [(s, m, seed) for s in spaces for m in space_methods(s) for seed in config["seeds"]]
 
 
 def supernet_record(wildcards):
     """Score input: the trained supernet, for methods that train one."""
-    if trains_supernet(wildcards.method):
+    if method(wildcards.method).trains_supernet:
         return res(P.TRAIN_RECORD, **wildcards)
     return []
 
 
+def nats_bench_source(space):
+    """The NATS-Bench source of `space` (configured CSV or archive, or found in $TORCH_HOME), or None."""
+    from harness import nats_bench
+
+    if space not in nats_bench.SPACES:
+        return None
+    section = config["nats_bench"]
+    return nats_bench.find_source(space, section["archive"].get(space), section["csv"].get(space), section["fast_mode"])
+
+
+def nats_bench_args(space):
+    """Command-line arguments naming the source and schedule of the NATS-Bench query."""
+    from harness.nats_bench import CsvSource
+
+    source, section = nats_bench_source(space), config["nats_bench"]
+    if isinstance(source, CsvSource):
+        args = f"--csv {source.path}"
+    else:
+        args = f"--path {source.path}" + ("" if source.fast_mode else " --no-fast-mode")
+    return args + (f" --hp {section['hp']}" if section["hp"] else "")
+
+
+def ground_truths(space):
+    """Names of the ground truths `space` is judged against (file stems under groundtruth/)."""
+    names = ["retrain"]
+    if nats_bench_source(space) is not None:
+        names += [f"nats-bench-{d}" for d in config["nats_bench"]["datasets"]]
+        if all_archs_methods(space):
+            names += [f"all-nats-bench-{d}" for d in config["nats_bench"]["datasets"]]
+    return names
+
+
+def all_archs_methods(space):
+    """Methods scored over every architecture of `space` (enumerable spaces with NATS-Bench values)."""
+    wanted = config["nats_bench"]["all_archs_methods"]
+    return [m for m in space_methods(space) if m in wanted] if nats_bench_source(space) else []
+
+
+def groundtruth_file(wildcards):
+    name = wildcards.ground_truth
+    if name == "retrain":
+        return res(P.GT_RETRAIN, space=wildcards.space)
+    return res(f"{{space}}/groundtruth/{name}.csv", space=wildcards.space)
+
+
+def correlated_scores(wildcards):
+    """Score files judged against one ground truth: the sample's, or every arch's for all-* ones."""
+    if wildcards.ground_truth.startswith("all-"):
+        runs = [(m, s) for m in all_archs_methods(wildcards.space) for s in config["seeds"]]
+        return [res(P.ALL_SCORES, space=wildcards.space, method=m, seed=s) for m, s in runs]
+    runs = [(m, s) for m in space_methods(wildcards.space) for s in config["seeds"]]
+    return [res(P.SCORES, space=wildcards.space, method=m, seed=s) for m, s in runs]
+
+
 def report_targets():
-    return [res(P.REPORT_HTML), res(P.REPORT_CORRELATIONS), res(P.REPORT_COSTS)]
+    return [res(P.REPORT_HTML), res(P.REPORT_CORRELATIONS), res(P.REPORT_COSTS), res(P.REPORT_COMPARISON)]

@@ -31,4 +31,25 @@ rule merge_groundtruth:
     log:
         res("logs/{space}/groundtruth/merge.log"),
     shell:
-        "python -m harness merge-groundtruth --inputs {input} --output {output} > {log} 2>&1"
+        "python -m harness merge-csv --inputs {input} --output {output} --sort arch_id repetition > {log} 2>&1"
+
+
+rule nats_bench_groundtruth:
+    input:
+        archs=lambda w: res(P.ALL_ARCHS if w.all else P.ARCHS, space=w.space),
+    output:
+        table=res("{space}/groundtruth/{all}nats-bench-{dataset}.csv"),
+        record=res("{space}/groundtruth/{all}nats-bench-{dataset}.csv.json"),
+    wildcard_constraints:
+        all="(all-)?",
+    params:
+        source=lambda w: nats_bench_args(w.space),
+        query=config["nats_bench"],
+    conda:
+        CONDA_ENV
+    log:
+        res("logs/{space}/groundtruth/{all}nats-bench-{dataset}.log"),
+    shell:
+        "python -m harness groundtruth query --space {wildcards.space} {params.source} --archs {input.archs}"
+        " --dataset {wildcards.dataset} --split {params.query[split]} --seed-policy {params.query[seed_policy]}"
+        " --output {output.table} --record {output.record} > {log} 2>&1"

@@ -1,33 +1,53 @@
 rule correlate:
     input:
-        scores=lambda w: [res(P.SCORES, space=w.space, method=m, seed=s) for m in config["methods"] for s in config["seeds"]],
-        groundtruth=res(P.GT_RETRAIN),
+        scores=correlated_scores,
+        groundtruth=groundtruth_file,
     output:
-        res(P.CORRELATIONS),
+        res(P.CORRELATION_PART),
+    wildcard_constraints:
+        ground_truth="retrain|(all-)?nats-bench-[^/]+",
     params:
         correlation=config["correlation"],
         seed=config["seed"],
+        name=lambda w: w.ground_truth.replace("nats-bench-", "nats-bench:"),
+        bootstrap=lambda w: config["correlation"]["bootstrap_all_archs" if w.ground_truth.startswith("all-") else "bootstrap"],
     conda:
         CONDA_ENV
     log:
-        res("logs/{space}/correlate.log"),
+        res("logs/{space}/correlate-{ground_truth}.log"),
     shell:
         "python -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
-        " --output {output} --bootstrap {params.correlation[bootstrap]} --confidence {params.correlation[confidence]}"
-        " --topk {params.correlation[topk]} --seed {params.seed} > {log} 2>&1"
+        " --ground-truth-name {params.name} --output {output} --bootstrap {params.bootstrap}"
+        " --confidence {params.correlation[confidence]} --topk {params.correlation[topk]} --seed {params.seed}"
+        " > {log} 2>&1"
+
+
+rule merge_correlations:
+    input:
+        lambda w: [res(P.CORRELATION_PART, space=w.space, ground_truth=g) for g in ground_truths(w.space)],
+    output:
+        res(P.CORRELATIONS),
+    conda:
+        CONDA_ENV
+    log:
+        res("logs/{space}/merge_correlations.log"),
+    shell:
+        "python -m harness merge-csv --inputs {input} --output {output} > {log} 2>&1"
 
 
 rule report:
     input:
         RUN_CONFIG,
         res(P.DATASET_META),
-        expand(res(P.CORRELATIONS), space=config["spaces"]),
-        [res(P.TRAIN_RECORD, space=s, method=m, seed=k) for s, m, k in method_runs() if trains_supernet(m)],
-        [res(P.SCORING_RECORD, space=s, method=m, seed=k) for s, m, k in method_runs()],
+        expand(res(P.CORRELATIONS), space=rank_spaces()),
+        [res(P.TRAIN_RECORD, space=s, method=m, seed=k) for s, m, k in method_runs() if method(m).trains_supernet],
+        [res(P.SCORING_RECORD, space=s, method=m, seed=k) for s, m, k in method_runs(rank_spaces())],
+        [res(P.FINAL, space=s, method=m, seed=k) for s, m, k in method_runs(search_spaces())],
     output:
         html=res(P.REPORT_HTML),
         correlations=res(P.REPORT_CORRELATIONS),
         costs=res(P.REPORT_COSTS),
+        comparison=res(P.REPORT_COMPARISON),
     params:
         results=lambda w, output: os.path.dirname(os.path.dirname(output.html)),
     conda:

@@ -61,3 +61,42 @@ rule score:
         "python -m harness score --config {input.config} --space {wildcards.space} --method {wildcards.method}"
         " --seed {wildcards.seed} --data {input.data} --archs {input.archs} --supernet-dir {params.supernet_dir}"
         " --output {output.scores} --record {output.record} --threads {threads} > {log} 2>&1"
+
+
+rule sample_all_archs:
+    input:
+        RUN_CONFIG,
+    output:
+        res(P.ALL_ARCHS),
+    params:
+        space=lambda w: config["spaces"][w.space],
+    conda:
+        CONDA_ENV
+    log:
+        res("logs/{space}/sample_all_archs.log"),
+    shell:
+        "python -m harness sample-archs --all --config {input} --space {wildcards.space} --output {output} > {log} 2>&1"
+
+
+rule score_all_archs:
+    input:
+        config=RUN_CONFIG,
+        data=DATASET,
+        archs=res(P.ALL_ARCHS),
+        supernet=supernet_record,
+    output:
+        scores=res(P.ALL_SCORES),
+        record=res(P.ALL_SCORING_RECORD),
+    params:
+        supernet_dir=lambda w: res(P.SUPERNET_DIR, space=w.space, method=w.method, seed=w.seed),
+    threads: config["threads"]
+    conda:
+        CONDA_ENV
+    log:
+        res("logs/{space}/{method}/seed{seed}/score_all_archs.log"),
+    benchmark:
+        res("benchmarks/{space}/{method}/seed{seed}/score_all_archs.tsv")
+    shell:
+        "python -m harness score --config {input.config} --space {wildcards.space} --method {wildcards.method}"
+        " --seed {wildcards.seed} --data {input.data} --archs {input.archs} --supernet-dir {params.supernet_dir}"
+        " --output {output.scores} --record {output.record} --threads {threads} --final-only > {log} 2>&1"

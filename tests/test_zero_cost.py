@@ -47,10 +47,12 @@ PUBLISHED_SYNFLOW = {
 }
 TOLERANCE = 0.02
 SUBSET_SIZE = 500
-# |Spearman| of a random 500-arch subset scatters around the all-arch value with a standard
-# deviation of ~0.017 (measured: 2,000 random subsets of the all-arch synflow values, CIFAR-10;
-# the asymptotic (1 - rho^2) * sqrt(1.06 / (n - 3)) gives 0.021). Allow the published tolerance
-# plus 3 standard deviations of the asymptotic value.
+# The |Spearman| of a random 500-arch subset scatters around the all-arch value with a standard
+# deviation of 0.021 (measured on 2,000 random subsets of the all-arch synflow values, CIFAR-10;
+# the asymptotic (1 - rho^2) * sqrt(1.06 / (n - 3)) gives the same). Allow the published
+# tolerance plus 3 standard deviations: 0.083. That guards against gross breakage only; finer
+# mistakes need the all-arch check (e.g. the CIFAR-10 column: synflow has |Spearman| 0.779
+# against c10_test_acc_200 but 0.739 against c10valid_test_acc_200, the published protocol).
 SUBSET_TOLERANCE = TOLERANCE + 3 * (1 - 0.737**2) * np.sqrt(1.06 / (SUBSET_SIZE - 3))
 
 

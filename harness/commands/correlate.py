@@ -62,9 +62,10 @@ def parse_path(pattern: str, path: str | Path) -> dict[str, str] | None:
 
 def run_identity(scores_path: Path, space: str) -> tuple[str, int]:
     """(method, seed) of a scores file, from its place in the results tree."""
-    fields = parse_path(paths.SCORES, scores_path)
+    fields = parse_path(paths.SCORES, scores_path) or parse_path(paths.ALL_SCORES, scores_path)
     if fields is None or not fields["seed"].lstrip("-").isdigit():
-        raise HarnessError(f"{scores_path}: cannot read method and seed from the path; expected {paths.SCORES}")
+        raise HarnessError(f"{scores_path}: cannot read method and seed from the path; "
+                           f"expected {paths.SCORES} or {paths.ALL_SCORES}")
     if fields["space"] != space:
         raise HarnessError(f"{scores_path}: the path says space {fields['space']!r} but --space is {space!r}")
     return fields["method"], int(fields["seed"])

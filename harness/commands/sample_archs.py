@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
 import pandas as pd
 
 from harness.config import load_config
@@ -11,6 +12,7 @@ from harness.errors import HarnessError
 from harness.io import write_csv
 from harness.runtime import configured_space
 from harness.seeding import derive_seed
+from harness.spaces.base import Arch, SearchSpace
 
 NAME = "sample-archs"
 HELP = "Sample the fixed set of distinct architectures of a space (archs.csv)."
@@ -20,22 +22,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="run_config.json of the run")
     parser.add_argument("--space", required=True)
     parser.add_argument("--output", required=True)
+    parser.add_argument("--all", action="store_true", help="every architecture of an enumerable space, in order")
+
+
+def sample_distinct(space: SearchSpace, count: int, run_seed: int) -> list[Arch]:
+    """`count` distinct architectures drawn uniformly, in draw order (seeded by the run seed)."""
+    if count > space.size():
+        raise HarnessError(f"config key archs.count = {count} but space {space.name} has only {space.size()} "
+                           "architectures; lower archs.count")
+    rng = np.random.default_rng(derive_seed(run_seed, "archs", space.name))
+    archs: dict[Arch, None] = {}
+    while len(archs) < count:
+        archs.setdefault(space.sample(rng), None)
+    return list(archs)
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     config = load_config(args.config)
     space = configured_space(config, args.space)
-    count = config["archs"]["count"]
-    if count > space.size():
-        raise HarnessError(f"config key archs.count = {count} but space {space.name} has only {space.size()} architectures; lower archs.count")
-    rng = np.random.default_rng(derive_seed(config["seed"], "archs", space.name))
-    archs: dict = {}
-    while len(archs) < count:
-        arch = space.sample(rng)
-        archs.setdefault(arch, None)
-    matrix = space.to_matrix(list(archs))
+    archs = list(space.enumerate()) if args.all else sample_distinct(space, config["archs"]["count"], config["seed"])
+    count = len(archs)
+    matrix = space.to_matrix(archs)
     table = space.cost_table()
     frame = pd.DataFrame({
         "arch_id": range(count),

@@ -32,13 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", required=True, help="scores.csv")
     parser.add_argument("--record", required=True, help="scoring.json")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--final-only", action="store_true", help="score only the final checkpoint")
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     device = setup_torch(config["device"], args.threads or config["threads"])
-    space = configured_space(config, args.space)
     method = configured_method(config, args.method)
+    space = configured_space(config, args.space, method.knobs_for(args.space))
     data = load_splits(args.data)
     archs = read_archs(space, args.archs)
     matrix = arch_matrix(space, archs)
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if method.trains_supernet:
         supernet_dir = Path(args.supernet_dir)
         checkpoints = read_json(supernet_dir / TRAIN_RECORD_NAME)["checkpoints"]
+        checkpoints = checkpoints[-1:] if args.final_only else checkpoints
         supernet = space.build_supernet().to(device)
     else:
         checkpoints, supernet = [{"checkpoint": 0, "epoch": 0.0}], None

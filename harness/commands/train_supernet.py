@@ -29,11 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     device = setup_torch(config["device"], args.threads or config["threads"])
-    space = configured_space(config, args.space)
     method = configured_method(config, args.method)
+    space = configured_space(config, args.space, method.knobs_for(args.space))
     data = load_splits(args.data)
     seed = derive_seed(config["seed"], "supernet", args.space, args.method, args.seed)
-    record = train_supernet(space, method, data, SupernetRecipe.from_dict(config["supernet"]), seed=seed,
+    record = train_supernet(space, method, data, SupernetRecipe.for_space(config["supernet"], args.space), seed=seed,
                             out_dir=Path(args.outdir), device=device, progress=not args.no_progress)
     print(f"trained {args.space}/{args.method}/seed{args.seed}: {record['steps']} steps "
           f"({record['skipped_steps']} skipped) in {record['train_time_s']:.1f} s")

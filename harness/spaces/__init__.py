@@ -12,10 +12,12 @@ SpaceFactory = Callable[..., SearchSpace]
 
 
 def _factories() -> dict[str, SpaceFactory]:
+    from harness.spaces.mobilenet import FairnasMobilenet, SposMobilenet
     from harness.spaces.nats_sss import NatsSss
     from harness.spaces.nats_tss import NatsTss
 
-    return {"nats-tss": NatsTss, "nats-sss": NatsSss}
+    return {"nats-tss": NatsTss, "nats-sss": NatsSss,
+            "spos-mobilenet": SposMobilenet, "fairnas-mobilenet": FairnasMobilenet}
 
 
 def space_names() -> list[str]:

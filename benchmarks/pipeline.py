@@ -1,0 +1,269 @@
+"""Pipeline: what a finished default run (`snakemake --cores 2`) cost, from the files it left.
+
+Sources, all written by the run itself:
+  .snakemake/log/*.snakemake.log   Snakemake's own log: the command, every job's start and end
+                                   (1 s resolution) and the run's "Elapsed time"
+  {results}/benchmarks/**/*.tsv    the rules' `benchmark:` records: `s` = job wall time,
+                                   `max_rss` = peak resident memory (MB)
+  train.json / scoring.json / groundtruth shard CSVs   the time spent training and scoring
+                                   inside the jobs (everything else is overhead)
+
+The default run is the latest complete Snakemake log that ran every job from run_config on, whose
+run_config.json equals config/config.yaml apart from results_dir. The fixed cost of one job is
+also measured directly: `python -m harness --help` start-up and `import torch`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import harness.paths as P
+from benchmarks.core import Figure, Goal, fmt_seconds, measure
+from benchmarks.fixtures import REPO_ROOT, default_config
+from harness.config import validate_config
+from harness.io import read_json
+
+NAME = "pipeline"
+DESCRIPTION = "pipeline: default run's wall time, overhead share, peak memory; per-job start-up"
+
+HOW_TO_PRODUCE = "produce one with `snakemake --cores 2` (writes results/), then rerun `python -m benchmarks pipeline`"
+WORK_RULES = ("train_supernet", "score", "retrain_shard")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    repo_root: Path           # where .snakemake/log and the run's results are looked for
+    startup_repeats: int
+
+
+FULL = Sizes(repo_root=REPO_ROOT, startup_repeats=3)
+TINY = Sizes(repo_root=REPO_ROOT, startup_repeats=1)
+
+
+# --------------------------------------------------------------------------- Snakemake's log
+
+@dataclass
+class Job:
+    rule: str
+    jobid: int
+    start: datetime
+    end: datetime | None = None
+    outputs: list[str] = field(default_factory=list)
+    benchmark: str | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.end is None else (self.end - self.start).total_seconds()
+
+
+@dataclass
+class SnakemakeLog:
+    path: Path
+    command: str = ""
+    started: datetime | None = None
+    workdir: Path | None = None
+    elapsed_s: float | None = None
+    complete: bool = False
+    jobs: list[Job] = field(default_factory=list)
+
+    def job(self, rule: str) -> Job | None:
+        return next((j for j in self.jobs if j.rule == rule), None)
+
+
+_STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+_RULE = re.compile(r"^(?:local)?rule (\w+):$")
+_FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)")
+_ELAPSED = re.compile(r"^Elapsed time: (?:(\d+) days?, )?(\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_DONE = re.compile(r"^(\d+) of (\d+) steps \(100%\) done")
+
+
+def parse_log(path: Path) -> SnakemakeLog:
+    """Jobs, command and elapsed time of one Snakemake log (its plain-text format, 8.x/9.x)."""
+    log = SnakemakeLog(path)
+    stamp: datetime | None = None
+    current: Job | None = None
+    by_id: dict[int, Job] = {}
+    for raw in path.read_text(errors="replace").splitlines():
+        line = raw.strip()
+        if m := _STAMP.match(line):
+            stamp = datetime.strptime(" ".join(m.group(1).split()), "%a %b %d %H:%M:%S %Y")
+        elif (m := _RULE.match(line)) and stamp is not None:
+            current = Job(rule=m.group(1), jobid=-1, start=stamp)
+            log.jobs.append(current)
+        elif current is not None and line.startswith("output:"):
+            current.outputs = [o.strip() for o in line[len("output:"):].split(",")]
+        elif current is not None and line.startswith("benchmark:"):
+            current.benchmark = line[len("benchmark:"):].strip()
+        elif current is not None and line.startswith("jobid:"):
+            current.jobid = int(line.split(":")[1])
+            by_id[current.jobid] = current
+        elif (m := _FINISHED.match(line)) and stamp is not None and int(m.group(1)) in by_id:
+            by_id[int(m.group(1))].end = stamp
+        elif line.startswith("Command:"):
+            log.command = line[len("Command:"):].strip()
+        elif line.startswith("Date:"):
+            log.started = datetime.strptime(line[len("Date:"):].strip(), "%Y-%m-%d %H:%M:%S")
+        elif line.startswith("Working directory:"):
+            log.workdir = Path(line[len("Working directory:"):].strip())
+        elif m := _ELAPSED.match(line):
+            days, h, mi, s = m.groups()
+            log.elapsed_s = int(days or 0) * 86400 + int(h) * 3600 + int(mi) * 60 + float(s)
+        elif _DONE.match(line):
+            log.complete = True
+    return log
+
+
+def results_dir_of(log: SnakemakeLog) -> Path | None:
+    """The results directory of a log's run: the folder of the run_config job's output."""
+    job = log.job("run_config")
+    if job is None or not job.outputs:
+        return None
+    path = Path(job.outputs[0])
+    return (path if path.is_absolute() else (log.workdir or Path.cwd()) / path).parent
+
+
+def is_default_run(results: Path) -> bool:
+    """Whether the run's config equals config/config.yaml (apart from results_dir)."""
+    try:
+        run = validate_config(read_json(results / P.RUN_CONFIG))
+    except Exception:  # missing, unreadable or written by an older schema: not comparable
+        return False
+    default = dict(default_config())
+    return {k: v for k, v in run.items() if k != "results_dir"} == {k: v for k, v in default.items() if k != "results_dir"}
+
+
+def find_default_run(repo_root: Path) -> tuple[SnakemakeLog, Path] | None:
+    """The latest complete, from-scratch Snakemake run of the default config."""
+    for path in sorted((repo_root / ".snakemake" / "log").glob("*.snakemake.log"), reverse=True):
+        log = parse_log(path)
+        results = results_dir_of(log)
+        if log.complete and log.elapsed_s is not None and results is not None and is_default_run(results):
+            return log, results
+    return None
+
+
+# --------------------------------------------------------------------------- files of the run
+
+def _glob(results: Path, pattern: str) -> list[Path]:
+    return sorted(results.glob(re.sub(r"\{[^}]+\}", "*", pattern)))
+
+
+def read_benchmark_tsvs(results: Path) -> pd.DataFrame:
+    """Every `benchmark:` TSV of the run, one row per job, with its path relative to benchmarks/."""
+    frames = []
+    for path in sorted((results / "benchmarks").rglob("*.tsv")):
+        frame = pd.read_csv(path, sep="\t")
+        frame["job"] = str(path.relative_to(results / "benchmarks").with_suffix(""))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["s", "max_rss", "job"])
+
+
+def work_seconds(results: Path) -> dict[str, float]:
+    """Seconds spent training or scoring inside the jobs, by rule, from the run's own records.
+    scoring.json times only the final checkpoint; every checkpoint scores the same archs, so the
+    job's scoring time is taken as that time x the number of checkpoints (train.json)."""
+    train = sum(read_json(p)["train_time_s"] for p in _glob(results, P.TRAIN_RECORD))
+    score = 0.0
+    for path in _glob(results, P.SCORING_RECORD):
+        record = read_json(path)
+        train_record = path.parent / "supernet" / P.TRAIN_RECORD_NAME
+        checkpoints = len(read_json(train_record)["checkpoints"]) if train_record.exists() else 1
+        score += record["score_time_s"] * checkpoints
+    retrain = sum(float(pd.read_csv(p)["train_time_s"].sum()) for p in _glob(results, P.GT_SHARD))
+    return {"train_supernet": train, "score": score, "retrain_shard": retrain}
+
+
+# --------------------------------------------------------------------------- figures
+
+def startup_times(repeats: int) -> dict[str, Any]:
+    """Median seconds of a fresh `python -m harness --help`, `import torch` and a bare interpreter,
+    run as the workflow's jobs run them (this checkout on PYTHONPATH)."""
+    env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+    def run(*args: str) -> None:
+        subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+
+    warmup = 1 if repeats > 1 else 0
+    return {"harness": measure(lambda: run("-m", "harness", "--help"), repeats=repeats, warmup=warmup),
+            "torch": measure(lambda: run("-c", "import torch"), repeats=repeats, warmup=warmup),
+            "python": measure(lambda: run("-c", "pass"), repeats=repeats, warmup=warmup)}
+
+
+def run(sizes: Sizes) -> list[Figure]:
+    startup = startup_times(sizes.startup_repeats)
+    found = find_default_run(sizes.repo_root)
+    figures = run_figures(found, startup["harness"].median_s)
+    figures += [
+        Figure("fixed cost per job: `python -m harness --help` start-up", startup["harness"].median_s, "s", None,
+               f"fresh interpreter each time, {startup['harness'].describe()}; bare `python -c pass` "
+               f"{fmt_seconds(startup['python'].median_s)}"),
+        Figure("fixed cost per job: `import torch`", startup["torch"].median_s, "s", None,
+               f"fresh interpreter each time, {startup['torch'].describe()}"),
+    ]
+    return figures
+
+
+def run_figures(found: tuple[SnakemakeLog, Path] | None, startup_s: float) -> list[Figure]:
+    names = ("default run wall time (snakemake --cores 2)", "default run: share of job time not training or scoring",
+             "default run: peak memory of any job (max_rss)")
+    goals = (Goal("<=", 30.0), Goal("<", 10.0), Goal("<", 4096.0))
+    units = ("min", "%", "MB")
+    if found is None:
+        note = f"no finished default run found (.snakemake/log + results/): {HOW_TO_PRODUCE}"
+        return [Figure(n, float("nan"), u, g, note) for n, g, u in zip(names, goals, units)]
+    log, results = found
+    tsvs = read_benchmark_tsvs(results)
+    work = work_seconds(results)
+    job_s = _job_seconds(log, results, tsvs)
+    total_job_s = sum(job_s.values())
+    total_work = sum(work.values())
+    first_start = min(j.start for j in log.jobs)
+    # Snakemake's own start-up (parsing, DAG) before the first job is overhead too.
+    snakemake_s = max(0.0, (first_start - log.started).total_seconds()) if log.started else 0.0
+    total_s = total_job_s + snakemake_s
+    share = 100.0 * (total_s - total_work) / total_s if total_s else float("nan")
+    per_rule = ", ".join(
+        f"{rule} {job_s[rule]:.0f} s (work {work.get(rule, 0.0):.0f} s)" for rule in sorted(job_s, key=job_s.get, reverse=True))
+    n_jobs = sum(1 for j in log.jobs if j.rule != "all")
+    peak = tsvs.loc[tsvs["max_rss"].idxmax()] if len(tsvs) else None
+    source = f"{log.path.name} ({log.command}), results in {results}"
+    return [
+        Figure(names[0], log.elapsed_s / 60, "min", goals[0],
+               f"'Elapsed time' of {source}; first job started {first_start:%H:%M:%S}, {n_jobs} jobs"),
+        Figure(names[1], share, "%", goals[1],
+               f"(job seconds + Snakemake start-up - training/scoring seconds) / (job seconds + start-up) = "
+               f"({total_job_s:.0f} + {snakemake_s:.0f} - {total_work:.0f}) / {total_s:.0f}; job seconds from the benchmark TSVs' `s` (from the log's timestamps for rules "
+               f"without one); training/scoring from train.json, scoring.json (x checkpoints) and the shards' "
+               f"train_time_s. Per rule: {per_rule}. Start-up alone: {n_jobs} jobs x {startup_s:.1f} s "
+               f"(`python -m harness --help` now) = {n_jobs * startup_s:.0f} s"),
+        Figure(names[2], float("nan") if peak is None else float(peak["max_rss"]), "MB", goals[2],
+               "no benchmark TSVs" if peak is None else f"job {peak['job']} (max over {len(tsvs)} benchmark TSVs)"),
+    ]
+
+
+def _job_seconds(log: SnakemakeLog, results: Path, tsvs: pd.DataFrame) -> dict[str, float]:
+    """Wall seconds per rule, summed over its jobs: the TSV's `s` where the rule writes one, else
+    the log's end - start. Snakemake's target rule `all` runs nothing and is left out."""
+    from_tsv = {str((results / "benchmarks" / job).with_suffix(".tsv")): s for job, s in zip(tsvs["job"], tsvs["s"])}
+    seconds: dict[str, float] = {}
+    for job in log.jobs:
+        if job.rule == "all" or job.seconds is None:
+            continue
+        bench = str(_absolute(log, job.benchmark)) if job.benchmark else None
+        value = from_tsv.get(bench, job.seconds) if bench else job.seconds
+        seconds[job.rule] = seconds.get(job.rule, 0.0) + float(value)
+    return seconds
+
+
+def _absolute(log: SnakemakeLog, path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else (log.workdir or Path.cwd()) / p

@@ -1,0 +1,51 @@
+"""final: the architectures a search found, retrained from scratch (their accuracy on the test
+split: the number a NAS paper reports)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from harness.config import load_config
+from harness.data import load_splits
+from harness.errors import HarnessError
+from harness.io import read_json, write_csv
+from harness.retrain import RetrainRecipe, retrain
+from harness.runtime import configured_space, setup_torch
+from harness.seeding import derive_seed
+
+NAME = "final"
+HELP = "Retrain the top-k architectures of a search from scratch (final test accuracy)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--space", required=True)
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--search", required=True, help="search.json of the run")
+    parser.add_argument("--output", required=True, help="final.csv")
+    parser.add_argument("--threads", type=int, default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    device = setup_torch(config["device"], args.threads or config["threads"])
+    space = configured_space(config, args.space)
+    data = load_splits(args.data)
+    try:
+        found = read_json(args.search)["evolution"]["top"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise HarnessError(f"{args.search} is not a readable search record ({exc}); rerun the search step") from exc
+    recipe = RetrainRecipe.from_dict(config["final"])
+    rows = []
+    for rank, candidate in enumerate(found):
+        arch = space.decode(candidate["arch_str"])
+        seed = derive_seed(config["seed"], "final", args.space, args.method, args.seed, candidate["arch_str"])
+        record = retrain(space, arch, data, recipe, seed=seed, device=device)
+        rows.append({"method": args.method, "run_seed": args.seed, "rank": rank, "search_score": candidate["score"],
+                     "flops_M": candidate["flops_M"], "params_M": candidate["params_M"], **record})
+    write_csv(pd.DataFrame(rows), args.output)
+    return 0

@@ -1,0 +1,106 @@
+"""search: SPOS's evolutionary search (and random search at the same budget) with a method's
+scorer as fitness, at the method's final supernet checkpoint, under a hard FLOPs limit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.config import load_config
+from harness.data import load_splits
+from harness.errors import HarnessError
+from harness.io import read_json, write_json
+from harness.method import Method, ScoreContext
+from harness.paths import CHECKPOINT_NAME, TRAIN_RECORD_NAME
+from harness.runtime import configured_method, configured_space, setup_torch
+from harness.search import EvolutionConfig, evolution_search, random_search
+from harness.seeding import derive_seed
+from harness.spaces.base import SearchSpace
+from harness.supernet_training import load_checkpoint
+
+NAME = "search"
+HELP = ("Evolutionary search (SPOS: 20 generations x 50) and random search at the same budget, with a "
+        "method's scorer as fitness and a hard FLOPs limit; writes search.json.")
+
+# Keys of the config's `search` section that are evolution settings (the rest: flops_budget, topk).
+EVOLUTION_KEYS = ("generations", "population", "parents", "mutations", "crossovers", "mutation_prob")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--space", required=True)
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--seed", type=int, required=True, help="the supernet training seed of the run")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--supernet-dir", help="the run's supernet/ directory (methods that train one)")
+    parser.add_argument("--flops-budget", type=float, metavar="MFLOPS",
+                        help="hard FLOPs limit in millions (default: config search.flops_budget[space]; "
+                             "none there = unconstrained)")
+    parser.add_argument("--topk", type=int,
+                        help="architectures reported per search (default: config search.topk or 2)")
+    parser.add_argument("--output", required=True, help="search.json")
+    parser.add_argument("--threads", type=int, default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    device = setup_torch(config["device"], args.threads or config["threads"])
+    method = configured_method(config, args.method)
+    space = configured_space(config, args.space, method.knobs_for(args.space))
+    section: dict[str, Any] = config.get("search", {})
+    evolution = EvolutionConfig.from_dict({k: section[k] for k in EVOLUTION_KEYS if k in section})
+    budget = args.flops_budget
+    if budget is None:
+        budget = (section.get("flops_budget") or {}).get(args.space)
+    if budget is None:
+        print(f"search: no FLOPs budget for {args.space}; searching unconstrained", file=sys.stderr)
+    topk = args.topk or section.get("topk", 2)
+    seed = derive_seed(config["seed"], "search", args.space, args.method, args.seed)
+
+    context, checkpoint = _score_context(config, args, space, method, device, seed)
+
+    def fitness(archs: np.ndarray) -> np.ndarray:
+        return np.asarray(method.scorer(context, archs), dtype=float)
+
+    evolved = evolution_search(space, fitness, budget, evolution, seed=seed, topk=topk)
+    reference = random_search(space, fitness, budget, evolution, seed=seed, topk=topk, evaluations=evolved.evaluated)
+    write_json({
+        "space": args.space, "method": method.describe(), "seed": args.seed, "search_seed": seed,
+        "checkpoint": checkpoint, "flops_budget_M": budget, "device": str(device),
+        "threads": config["threads"] if args.threads is None else args.threads,
+        "evolution": evolved.to_record(space), "random": reference.to_record(space),
+    }, args.output)
+    best = evolved.top[0]
+    print(f"search {args.space}/{args.method}/seed{args.seed}: best {space.encode(best.arch)} score {best.score:.6g} "
+          f"({best.flops:.2f}M FLOPs) after {evolved.evaluated} candidates in {evolved.wall_time_s:.2f} s")
+    return 0
+
+
+def _score_context(config: dict[str, Any], args: argparse.Namespace, space: SearchSpace, method: Method,
+                   device: torch.device, seed: int) -> tuple[ScoreContext, dict[str, Any]]:
+    """The scorer's context at the final supernet checkpoint (as `score` builds it)."""
+    options = {**config["scoring"], **method.options}
+    data = load_splits(args.data)
+    if not method.trains_supernet:
+        return ScoreContext(space, None, data, options, seed, device), {"checkpoint": 0, "epoch": 0.0}
+    if not args.supernet_dir:
+        raise _missing_supernet_dir(method)
+    supernet_dir = Path(args.supernet_dir)
+    record_path = supernet_dir / TRAIN_RECORD_NAME
+    if not record_path.exists():
+        raise _missing_supernet_dir(method, record_path)
+    final = read_json(record_path)["checkpoints"][-1]
+    supernet = space.build_supernet().to(device)
+    load_checkpoint(supernet, supernet_dir / CHECKPOINT_NAME.format(checkpoint=final["checkpoint"]))
+    return ScoreContext(space, supernet, data, options, seed, device), final
+
+
+def _missing_supernet_dir(method: Method, path: Path | None = None) -> HarnessError:
+    where = f"{path} is missing" if path else "--supernet-dir is not given"
+    return HarnessError(f"method {method.name!r} scores with a trained supernet but {where}; "
+                        "run train-supernet for this run first")

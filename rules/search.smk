@@ -1,0 +1,45 @@
+rule search:
+    input:
+        config=RUN_CONFIG,
+        data=DATASET,
+        supernet=supernet_record,
+    output:
+        res(P.SEARCH),
+    params:
+        search=config["search"],
+        supernet_dir=lambda w: res(P.SUPERNET_DIR, space=w.space, method=w.method, seed=w.seed),
+    threads: config["threads"]
+    conda:
+        CONDA_ENV
+    log:
+        res("logs/{space}/{method}/seed{seed}/search.log"),
+    benchmark:
+        res("benchmarks/{space}/{method}/seed{seed}/search.tsv")
+    shell:
+        "python -m harness search --config {input.config} --space {wildcards.space} --method {wildcards.method}"
+        " --seed {wildcards.seed} --data {input.data} --supernet-dir {params.supernet_dir}"
+        " --output {output} --threads {threads} > {log} 2>&1"
+
+
+rule final:
+    input:
+        config=RUN_CONFIG,
+        data=DATASET,
+        search=res(P.SEARCH),
+    output:
+        res(P.FINAL),
+    params:
+        final=config["final"],
+    threads: config["threads"]
+    resources:
+        gpu=1 if config["device"] != "cpu" else 0,
+    conda:
+        CONDA_ENV
+    log:
+        res("logs/{space}/{method}/seed{seed}/final.log"),
+    benchmark:
+        res("benchmarks/{space}/{method}/seed{seed}/final.tsv")
+    shell:
+        "python -m harness final --config {input.config} --space {wildcards.space} --method {wildcards.method}"
+        " --seed {wildcards.seed} --data {input.data} --search {input.search} --output {output}"
+        " --threads {threads} > {log} 2>&1"
