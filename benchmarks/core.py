@@ -28,13 +28,20 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 
 @dataclass(frozen=True)
 class Timing:
-    """Seconds of every repeat of one measured call (after warm-up)."""
+    """Seconds of every repeat of one measured call (after warm-up): wall clock
+    (time.perf_counter, the figure) and this process's CPU time (time.process_time, which leaves
+    out the time spent waiting for a core that other processes hold: a check on a busy machine)."""
 
     times_s: tuple[float, ...]
+    cpu_s: tuple[float, ...] = ()
 
     @property
     def median_s(self) -> float:
         return statistics.median(self.times_s)
+
+    @property
+    def median_cpu_s(self) -> float:
+        return statistics.median(self.cpu_s) if self.cpu_s else math.nan
 
     @property
     def repeats(self) -> int:
@@ -51,12 +58,13 @@ def measure(fn: Callable[[], Any], *, repeats: int, warmup: int = 1) -> Timing:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall_start, cpu_start = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return Timing(tuple(times))
+        times.append(time.perf_counter() - wall_start)
+        cpu.append(time.process_time() - cpu_start)
+    return Timing(tuple(times), tuple(cpu))
 
 
 def measure_interleaved(fns: dict[str, Callable[[], Any]], *, repeats: int, warmup: int = 1) -> dict[str, Timing]:
@@ -66,13 +74,22 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], *, repeats: int, warm
         for fn in fns.values():
             fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
     names = list(fns)
     for round_ in range(repeats):
         for name in names if round_ % 2 == 0 else reversed(names):
-            start = time.perf_counter()
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
             fns[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: Timing(tuple(t)) for name, t in times.items()}
+            times[name].append(time.perf_counter() - wall_start)
+            cpu[name].append(time.process_time() - cpu_start)
+    return {name: Timing(tuple(times[name]), tuple(cpu[name])) for name in fns}
+
+
+def paired_ratio(numerator: Timing, denominator: Timing, cpu: bool = False) -> float:
+    """Median over rounds of numerator/denominator from the same round of measure_interleaved:
+    a load burst that slows one round slows both sides of its ratio."""
+    a, b = (numerator.cpu_s, denominator.cpu_s) if cpu else (numerator.times_s, denominator.times_s)
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 @dataclass(frozen=True)

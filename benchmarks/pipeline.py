@@ -9,7 +9,8 @@ Sources, all written by the run itself:
                                    inside the jobs (everything else is overhead)
 
 The default run is the latest complete Snakemake log that ran every job from run_config on, whose
-run_config.json equals config/config.yaml apart from results_dir. The fixed cost of one job is
+run_config.json equals config/config.yaml apart from results_dir (failing that, the latest that
+read config/config.yaml alone, flagged with the keys in which the config has changed since). The fixed cost of one job is
 also measured directly: `python -m harness --help` start-up and `import torch`.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -131,24 +133,46 @@ def results_dir_of(log: SnakemakeLog) -> Path | None:
     return (path if path.is_absolute() else (log.workdir or Path.cwd()) / path).parent
 
 
-def is_default_run(results: Path) -> bool:
-    """Whether the run's config equals config/config.yaml (apart from results_dir)."""
+def config_differences(results: Path) -> list[str] | None:
+    """Top-level keys in which the run's config differs from config/config.yaml now (results_dir
+    aside); None when the run's config cannot be read or validated."""
     try:
         run = validate_config(read_json(results / P.RUN_CONFIG))
-    except Exception:  # missing, unreadable or written by an older schema: not comparable
-        return False
-    default = dict(default_config())
-    return {k: v for k, v in run.items() if k != "results_dir"} == {k: v for k, v in default.items() if k != "results_dir"}
+    except Exception:  # missing, unreadable or rejected by the current schema: not comparable
+        return None
+    default = default_config()
+    return sorted(k for k in set(run) | set(default) if k != "results_dir" and run.get(k) != default.get(k))
 
 
-def find_default_run(repo_root: Path) -> tuple[SnakemakeLog, Path] | None:
-    """The latest complete, from-scratch Snakemake run of the default config."""
+def uses_default_config_file(log: SnakemakeLog) -> bool:
+    """The run read config/config.yaml only (no --configfile); --config overrides are checked by
+    comparing run_config.json."""
+    return "--configfile" not in log.command and "--configfiles" not in log.command
+
+
+@dataclass(frozen=True)
+class DefaultRun:
+    log: SnakemakeLog
+    results: Path
+    differences: list[str]  # config keys that differ from config/config.yaml as it is now
+
+
+def find_default_run(repo_root: Path) -> DefaultRun | None:
+    """The latest complete, from-scratch Snakemake run of the default config: one whose config
+    equals config/config.yaml now, else (the config has changed since) the latest one that read
+    config/config.yaml alone, with the keys that differ."""
+    candidates = []
     for path in sorted((repo_root / ".snakemake" / "log").glob("*.snakemake.log"), reverse=True):
         log = parse_log(path)
         results = results_dir_of(log)
-        if log.complete and log.elapsed_s is not None and results is not None and is_default_run(results):
-            return log, results
-    return None
+        if not (log.complete and log.elapsed_s is not None and results is not None and uses_default_config_file(log)):
+            continue
+        differences = config_differences(results)
+        if differences == []:
+            return DefaultRun(log, results, [])
+        if differences is not None:
+            candidates.append(DefaultRun(log, results, differences))
+    return candidates[0] if candidates else None
 
 
 # --------------------------------------------------------------------------- files of the run
@@ -198,8 +222,22 @@ def startup_times(repeats: int) -> dict[str, Any]:
             "python": measure(lambda: run("-c", "pass"), repeats=repeats, warmup=warmup)}
 
 
+FIRST_OPTIMIZER = ("import time, torch; start = time.perf_counter(); "
+                   "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1); print(time.perf_counter() - start)")
+
+
+def first_optimizer_times(repeats: int) -> list[float]:
+    """Seconds the first torch.optim optimizer of a fresh process takes to construct: torch.optim
+    imports torch._dynamo lazily on first use (torch._disable_dynamo), a fixed cost of every job
+    that trains (train-supernet, retrain), timed inside the process."""
+    out = [subprocess.run([sys.executable, "-c", FIRST_OPTIMIZER], check=True, capture_output=True, text=True).stdout
+           for _ in range(repeats)]
+    return [float(text.strip().splitlines()[-1]) for text in out]
+
+
 def run(sizes: Sizes) -> list[Figure]:
     startup = startup_times(sizes.startup_repeats)
+    optimizer_s = first_optimizer_times(sizes.startup_repeats)
     found = find_default_run(sizes.repo_root)
     figures = run_figures(found, startup["harness"].median_s)
     figures += [
@@ -208,11 +246,15 @@ def run(sizes: Sizes) -> list[Figure]:
                f"{fmt_seconds(startup['python'].median_s)}"),
         Figure("fixed cost per job: `import torch`", startup["torch"].median_s, "s", None,
                f"fresh interpreter each time, {startup['torch'].describe()}"),
+        Figure("fixed cost per training job: first torch.optim optimizer (imports torch._dynamo)",
+               statistics.median(optimizer_s), "s", None,
+               f"timed inside a fresh interpreter after `import torch`, median of {len(optimizer_s)} "
+               f"({', '.join(f'{t:.2f}' for t in optimizer_s)} s); every train-supernet and retrain job pays it once"),
     ]
     return figures
 
 
-def run_figures(found: tuple[SnakemakeLog, Path] | None, startup_s: float) -> list[Figure]:
+def run_figures(found: DefaultRun | None, startup_s: float) -> list[Figure]:
     names = ("default run wall time (snakemake --cores 2)", "default run: share of job time not training or scoring",
              "default run: peak memory of any job (max_rss)")
     goals = (Goal("<=", 30.0), Goal("<", 10.0), Goal("<", 4096.0))
@@ -220,7 +262,7 @@ def run_figures(found: tuple[SnakemakeLog, Path] | None, startup_s: float) -> li
     if found is None:
         note = f"no finished default run found (.snakemake/log + results/): {HOW_TO_PRODUCE}"
         return [Figure(n, float("nan"), u, g, note) for n, g, u in zip(names, goals, units)]
-    log, results = found
+    log, results = found.log, found.results
     tsvs = read_benchmark_tsvs(results)
     work = work_seconds(results)
     job_s = _job_seconds(log, results, tsvs)
@@ -236,6 +278,9 @@ def run_figures(found: tuple[SnakemakeLog, Path] | None, startup_s: float) -> li
     n_jobs = sum(1 for j in log.jobs if j.rule != "all")
     peak = tsvs.loc[tsvs["max_rss"].idxmax()] if len(tsvs) else None
     source = f"{log.path.name} ({log.command}), results in {results}"
+    if found.differences:
+        source += (f"; CAUTION: config/config.yaml has changed since this run (keys {', '.join(found.differences)} "
+                   f"differ): rerun `snakemake --cores 2` to measure the current default")
     return [
         Figure(names[0], log.elapsed_s / 60, "min", goals[0],
                f"'Elapsed time' of {source}; first job started {first_start:%H:%M:%S}, {n_jobs} jobs"),

@@ -75,13 +75,16 @@ def check_consistency(config: Mapping[str, Any]) -> None:
                 raise HarnessError(f"method {name!r}: space_knobs names space {space!r}, which this config does not run")
             configured_space(config, space, knobs)  # unknown or bad knobs fail here, naming them
     for key, names in (("archs.spaces", config["archs"]["spaces"] or []),
-                       ("search.flops_budget", config["search"]["flops_budget"]),
+                       ("search.spaces", config["search"]["spaces"]),
                        ("supernet.space_epochs", config["supernet"]["space_epochs"])):
         unknown = sorted(set(names) - set(config["spaces"]))
         if unknown:
             raise HarnessError(f"config key {key} names space(s) {unknown} that are not in spaces "
                                f"({', '.join(config['spaces'])}); add them to spaces or remove them")
     search = config["search"]
+    unknown = sorted(set(search["methods"] or []) - set(config["methods"]))
+    if unknown:
+        raise HarnessError(f"config key search.methods names method(s) {unknown} that are not in methods; add them there")
     if search["mutations"] + search["crossovers"] > search["population"] or search["parents"] > search["population"]:
         raise HarnessError("config key search: mutations + crossovers and parents must each fit in the population "
                            f"({search['population']}); lower them or raise search.population")

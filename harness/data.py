@@ -533,6 +533,8 @@ def save_splits(splits: DataSplits, path: str | Path) -> None:
 
 
 def load_splits(path: str | Path) -> DataSplits:
+    """The splits save_splits wrote, or for ImageNet an ImageFolderSplits (same interface,
+    images read from disk) from the manifest harness.imagenet.save_manifest wrote."""
     path = Path(path)
     fix = f"rerun the prepare-data step (python -m harness prepare-data), or delete {path} so the pipeline rebuilds it"
     if not path.is_file():
@@ -541,6 +543,10 @@ def load_splits(path: str | Path) -> DataSplits:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
         raise HarnessError(f"dataset file {path} is truncated or unreadable ({type(exc).__name__}: {exc}); {fix}") from exc
+    from harness.imagenet import is_manifest, splits_from_manifest
+
+    if is_manifest(saved):  # ImageNet: prepare-data wrote a manifest of files on disk, not tensors
+        return splits_from_manifest(saved, path)
     if not isinstance(saved, dict) or saved.get("format") != SPLITS_FORMAT:
         found = saved.get("format") if isinstance(saved, dict) else type(saved).__name__
         raise HarnessError(f"dataset file {path} has format {found!r}, expected {SPLITS_FORMAT}; {fix}")

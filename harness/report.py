@@ -477,19 +477,26 @@ def png_base64(fig: Figure) -> str:
 
 
 def space_figures(space: Space) -> dict[str, Figure | str]:
-    """Each figure of a space, or the note that says why it is missing."""
+    """Each figure of a space, or the note that says why it is missing: the scatter, and one
+    early-bird curve per ground truth (runs with several checkpoints, i.e. trained supernets)."""
     scatter = final_scores_vs_truth(space)
-    has_curve = space.correlations is not None and (space.correlations["method"] != NOISE_CEILING).any()
-    return {
+    figures: dict[str, Figure | str] = {
         "Score vs retrained accuracy at the final checkpoint": (
             scatter_figure(scatter) if not scatter.empty
             else "No scatter: needs scores.csv of some run and groundtruth/retrain.csv."
         ),
-        "Early-bird curve: Kendall τ vs supernet epoch": (
-            curve_figure(space.correlations, run_labels(space)) if has_curve
-            else "No curve: correlations.csv has no method rows for this space."
-        ),
     }  # fmt: skip
+    correlations = space.correlations if space.correlations is not None else pd.DataFrame(columns=CORRELATION_COLUMNS)
+    curves = correlations[correlations.groupby(["ground_truth", "method", "seed"])["checkpoint"].transform("nunique") > 1]
+    for truth in dict.fromkeys(curves["ground_truth"]):
+        if truth.startswith("all-"):
+            continue
+        rows = pd.concat([curves[curves["ground_truth"] == truth],
+                          correlations[(correlations["ground_truth"] == truth) & (correlations["method"] == NOISE_CEILING)]])
+        figures[f"Early-bird curve: Kendall τ vs supernet epoch (ground truth: {truth})"] = curve_figure(rows, run_labels(space))
+    if len(figures) == 1:
+        figures["Early-bird curve"] = "No curve: no run with several checkpoints has correlations for this space."
+    return figures
 
 
 # ---------------------------------------------------------------------------------------- html

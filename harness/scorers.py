@@ -55,8 +55,9 @@ def validation_accuracy(ctx: ScoreContext, archs: np.ndarray) -> np.ndarray:
         raise HarnessError("validation_accuracy needs a trained supernet")
     opts = ctx.options
     generator = torch.Generator().manual_seed(ctx.seed)
-    recal = list(ctx.data.batches("train", int(opts["recalibration_batch_size"]), generator=generator,
-                                  augment=False, drop_last=True))[: int(opts["recalibration_batches"])]
+    size, count = int(opts["recalibration_batch_size"]), int(opts["recalibration_batches"])
+    recal = list(ctx.data.batches("train", size, generator=generator, augment=False, drop_last=True,
+                                  limit=size * count))
     val = list(ctx.data.batches("val", int(opts["batch_size"]), limit=int(opts["validation_images"])))
     recal = [(x.to(ctx.device), y) for x, y in recal]
     val = [(x.to(ctx.device), y.to(ctx.device)) for x, y in val]

@@ -33,18 +33,30 @@ def space_methods(space):
 
 def rank_spaces():
     """Spaces that get the ranking experiment (sample, retrained ground truth, correlations)."""
-    return config["archs"]["spaces"] or list(config["spaces"])
+    chosen = config["archs"]["spaces"]
+    return list(config["spaces"]) if chosen is None else list(chosen)
 
 
 def search_spaces():
-    """Spaces that get the search experiment (a FLOPs budget in search.flops_budget)."""
-    return list(config["search"]["flops_budget"])
+    """Spaces that get the search experiment."""
+    return config["search"]["spaces"]
 
 
-def method_runs(spaces=None):
-    """(space, method, seed) of every run in the config (of `spaces` only, if given)."""
+def method_runs(spaces=None, methods=None):
+    """(space, method, seed) of every run in the config (of `spaces` / `methods` only, if given)."""
     spaces = config["spaces"] if spaces is None else spaces
-    return [(s, m, seed) for s in spaces for m in space_methods(s) for seed in config["seeds"]]
+    return [(s, m, seed) for s in spaces for m in space_methods(s) for seed in config["seeds"]
+            if methods is None or m in methods]
+
+
+def search_runs():
+    """(space, method, seed) of every search (and final retraining) in the config."""
+    return method_runs(search_spaces(), config["search"]["methods"])
+
+
+def all_runs():
+    """Every (space, method, seed) that the ranking or the search experiment needs."""
+    return list(dict.fromkeys(method_runs(rank_spaces()) + search_runs()))
 
 
 def supernet_record(wildcards):

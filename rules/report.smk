@@ -40,9 +40,9 @@ rule report:
         RUN_CONFIG,
         res(P.DATASET_META),
         expand(res(P.CORRELATIONS), space=rank_spaces()),
-        [res(P.TRAIN_RECORD, space=s, method=m, seed=k) for s, m, k in method_runs() if method(m).trains_supernet],
+        [res(P.TRAIN_RECORD, space=s, method=m, seed=k) for s, m, k in all_runs() if method(m).trains_supernet],
         [res(P.SCORING_RECORD, space=s, method=m, seed=k) for s, m, k in method_runs(rank_spaces())],
-        [res(P.FINAL, space=s, method=m, seed=k) for s, m, k in method_runs(search_spaces())],
+        [res(P.FINAL, space=s, method=m, seed=k) for s, m, k in search_runs()],
     output:
         html=res(P.REPORT_HTML),
         correlations=res(P.REPORT_CORRELATIONS),

@@ -178,7 +178,8 @@ def _synthetic_run(root: Path) -> Path:
 def test_pipeline_reads_a_finished_default_run(tmp_path):
     results = _synthetic_run(tmp_path)
     found = pipeline.find_default_run(tmp_path)
-    assert found is not None and found[1] == results and found[0].elapsed_s == pytest.approx(106.5)
+    assert found is not None and found.results == results and found.differences == []
+    assert found.log.elapsed_s == pytest.approx(106.5)
     wall, share, peak = pipeline.run_figures(found, startup_s=2.0)
     _check_figures([wall, share, peak])
     assert wall.value == pytest.approx(106.5 / 60)
@@ -194,9 +195,18 @@ def test_pipeline_without_a_run_says_how_to_produce_one(tmp_path):
     assert all(math.isnan(f.value) and "snakemake --cores 2" in f.note for f in figures)
 
 
-def test_pipeline_ignores_a_run_of_another_config(tmp_path):
+def test_pipeline_flags_a_run_of_an_older_default_config(tmp_path):
     results = _synthetic_run(tmp_path)
     write_json({**default_config(), "results_dir": str(results), "seed": 123}, results / P.RUN_CONFIG)
+    found = pipeline.find_default_run(tmp_path)
+    assert found is not None and found.differences == ["seed"]
+    assert "CAUTION" in pipeline.run_figures(found, startup_s=1.0)[0].note
+
+
+def test_pipeline_ignores_a_run_of_another_config_file(tmp_path):
+    _synthetic_run(tmp_path)
+    log = next((tmp_path / ".snakemake" / "log").glob("*.log"))
+    log.write_text(log.read_text().replace("--cores 2", "--cores 2 --configfile config/smoke.yaml"))
     assert pipeline.find_default_run(tmp_path) is None
 
 

@@ -264,9 +264,12 @@ def test_params_and_flops_correlations_over_all_archs(wide: pd.DataFrame) -> Non
     ctx = context(space, None)
     params = methods.resolve("params").scorer(ctx, archs)
     flops = methods.resolve("flops").scorer(ctx, archs)
-    np.testing.assert_allclose(params, wide["params_c10_M"], atol=1e-6)
-    np.testing.assert_allclose(flops, wide["flops_c10_M"], rtol=1e-6)
-    assert kendalltau(params, wide["c10_test_acc_200"])[0] == pytest.approx(0.578, abs=0.002)
+    np.testing.assert_allclose(params, wide["params_c10_M"], atol=1e-9)
+    np.testing.assert_allclose(flops, wide["flops_c10_M"], atol=1e-9)
+    # Equal costs are equal scores (float noise in the cost table's sums would break the ties).
+    assert len(np.unique(params)) == wide["params_c10_M"].nunique() == 28
+    assert len(np.unique(flops)) == wide["flops_c10_M"].nunique()
+    assert kendalltau(params, wide["c10_test_acc_200"])[0] == pytest.approx(0.578, abs=5e-4)
 
 
 def synflow_correlation(wide: pd.DataFrame, dataset: str, rows: np.ndarray | None = None,

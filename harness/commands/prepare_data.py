@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--meta", required=True, type=Path, help="where to write the provenance (e.g. results/data/dataset.json)")
 
 
-def _data_config(path: Path) -> DataConfig:
+def _dataset_section(path: Path) -> dict[str, Any]:
     try:
         config = read_json(path)
     except FileNotFoundError as exc:
@@ -32,11 +32,21 @@ def _data_config(path: Path) -> DataConfig:
         raise HarnessError(f"run config {path} is not valid JSON ({exc}); fix or regenerate it") from exc
     if not isinstance(config, dict) or "dataset" not in config:
         raise HarnessError(f"run config {path} has no key 'dataset'; add the dataset section (name, train_images, ...)")
-    return DataConfig.from_dict(config["dataset"])
+    return config["dataset"]
+
+
+def _data_config(path: Path) -> DataConfig:
+    return DataConfig.from_dict(_dataset_section(path))
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = _data_config(args.config)
+    section = _dataset_section(args.config)
+    if isinstance(section, dict) and section.get("name") == "imagenet":
+        # ImageNet stays on disk: the output is a manifest of its files that load_splits reads.
+        from harness.imagenet import prepare
+
+        return prepare(section, args.output, args.meta)
+    cfg = DataConfig.from_dict(section)
     start = time.perf_counter()
     splits = load_dataset(cfg)
     seconds = time.perf_counter() - start

@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""GPU check: device pinning, supernet training steps and one scoring pass (BN-NAS's BN indicator,
+SPOS's validation accuracy after BN recalibration) on the GPU, with images/s; optionally also
+with bf16 autocast and channels_last.
+
+    python scripts/gpu_check.py                        # on a machine with a GPU
+    python scripts/gpu_check.py --bf16 --channels-last # also time and compare those variants
+    python scripts/gpu_check.py --device cpu --small   # the same checks on the CPU (tests the script)
+
+Without a usable GPU (and without --device cpu) it says so and exits 0. Exit status 1 when a check
+fails. Synthetic data (no dataset files needed) at CIFAR's shape; the NATS-Bench-sized supernet
+(C=16, N=5) unless --small. Runs in well under a minute on one GPU.
+
+What it checks:
+  pinning     harness.devices: two claims on fake GPUs get distinct slots; with >= 2 GPUs, two
+              concurrent processes pin different GPUs
+  train       harness.supernet_training.train_supernet (the real code path, data batches made on
+              the CPU as in a run): finite losses, checkpoints, record; end-to-end images/s
+  step        the bare training step with batches already on the device: images/s for fp32 and,
+              if asked, bf16 autocast / channels_last, and their loss next to fp32's
+  score       bn_indicator and validation_accuracy on the trained supernet: archs/s, and the
+              same scores computed on the CPU from the same weights (BN indicator must match;
+              accuracies may differ by a few near-tied images, e.g. through TF32 convolutions)
+  determinism the same training twice on the device: bitwise equal checkpoints or not (reported,
+              not failed: GPU kernels need not be deterministic)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from harness import devices  # noqa: E402
+from harness.data import DataSplits  # noqa: E402
+from harness.method import ScoreContext  # noqa: E402
+from harness.optim import make_sgd, select_trainable  # noqa: E402
+from harness.runtime import setup_torch  # noqa: E402
+from harness.samplers import make_sampler  # noqa: E402
+from harness.scorers import bn_indicator, validation_accuracy  # noqa: E402
+from harness.seeding import seed_everything  # noqa: E402
+from harness.shapes import dataset_shape  # noqa: E402
+from harness.spaces import build_space  # noqa: E402
+from harness.supernet_training import SupernetRecipe, load_checkpoint, train_supernet  # noqa: E402
+from methods import resolve  # noqa: E402
+
+RESULTS: list[tuple[str, bool, str]] = []
+
+
+def report(name: str, ok: bool, detail: str) -> None:
+    RESULTS.append((name, ok, detail))
+    print(f"[{'ok' if ok else 'FAIL'}] {name}: {detail}", flush=True)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def synthetic_data(resolution: int, train: int, val: int, seed: int = 0) -> DataSplits:
+    """Random uint8 CIFAR-shaped images with labels (throughput and plumbing, not accuracy)."""
+    shape = dataset_shape("cifar10", resolution)
+    g = torch.Generator().manual_seed(seed)
+
+    def images(n: int) -> torch.Tensor:
+        return torch.randint(0, 256, (n, shape.channels, resolution, resolution), generator=g, dtype=torch.uint8)
+
+    def labels(n: int) -> torch.Tensor:
+        return torch.randint(0, shape.classes, (n,), generator=g)
+
+    return DataSplits(dataset="synthetic", train_x=images(train), val_x=images(val), test_x=images(val),
+                      train_y=labels(train), val_y=labels(val), test_y=labels(val),
+                      mean=(0.5,) * shape.channels, std=(0.25,) * shape.channels, input_shape=shape,
+                      augment=True, provenance={"source": "scripts/gpu_check.py synthetic"})
+
+
+PIN_PROBE = ("import torch; from harness.devices import pin_device; d = pin_device('cuda'); "
+             "print(d.index, flush=True); import sys; sys.stdin.read()")
+
+
+def check_pinning(device: torch.device) -> None:
+    with tempfile.TemporaryDirectory() as locks:
+        a = devices.claim_gpu(["fake0", "fake1"], lock_dir=locks, per_gpu=1)
+        b = devices.claim_gpu(["fake0", "fake1"], lock_dir=locks, per_gpu=1)
+        c = devices.claim_gpu(["fake0", "fake1"], lock_dir=locks, per_gpu=1)
+        devices.release_all()
+        ok = (a.index, b.index) == (0, 1) and not a.shared and not b.shared and c.shared
+        report("pinning slots", ok, f"claims on 2 fake GPUs -> {a.index}, {b.index}, then shared={c.shared}")
+    if device.type != "cuda":
+        return
+    count = torch.cuda.device_count()
+    if count < 2 or devices.single_visible():
+        report("pinning GPUs", True, f"{count} GPU(s) visible (CUDA_VISIBLE_DEVICES="
+               f"{os.environ.get('CUDA_VISIBLE_DEVICES')}): nothing to pin, jobs use {device}")
+        return
+    with tempfile.TemporaryDirectory() as locks:
+        env = {**os.environ, devices.LOCK_DIR_ENV: locks, "PYTHONPATH": str(ROOT)}
+        procs = [subprocess.Popen([sys.executable, "-c", PIN_PROBE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True, env=env, cwd=ROOT) for _ in range(2)]
+        chosen = [int(p.stdout.readline()) for p in procs]
+        for p in procs:
+            p.communicate("")
+    report("pinning GPUs", len(set(chosen)) == 2, f"2 concurrent jobs on {count} GPUs pinned cuda:{chosen[0]} "
+           f"and cuda:{chosen[1]}")
+
+
+def recipe(epochs: float, batch_size: int) -> SupernetRecipe:
+    return SupernetRecipe(epochs=epochs, batch_size=batch_size, lr=0.1, lr_schedule="cosine", min_lr=0.0,
+                          momentum=0.9, nesterov=True, weight_decay=5e-4, label_smoothing=0.0, grad_clip=5.0,
+                          curve_points=2)
+
+
+def check_train(space, data: DataSplits, device: torch.device, args, out_dir: Path) -> dict:
+    started = time.perf_counter()
+    record = train_supernet(space, resolve("spos"), data, recipe(args.epochs, args.batch_size), seed=0,
+                            out_dir=out_dir, device=device, progress=False)
+    synchronize(device)
+    wall = time.perf_counter() - started
+    images = record["steps"] * record["paths_per_step"] * args.batch_size
+    ok = record["steps"] > 0 and (out_dir / "ckpt1.pt").exists() and record["device"] == str(device)
+    startup = " (CUDA start-up included)" if device.type == "cuda" else ""
+    report("train", ok, f"{record['steps']} steps of spos on {record['device']}: {images / wall:,.0f} images/s "
+           f"end to end{startup}, {record['skipped_steps']} skipped")
+    return record
+
+
+def bare_steps(space, data: DataSplits, device: torch.device, args, *, bf16: bool, channels_last: bool):
+    """images/s and last loss of `args.steps` timed training steps, batches already on the device."""
+    seed_everything(0)
+    supernet = space.build_supernet().to(device)
+    if channels_last:
+        supernet = supernet.to(memory_format=torch.channels_last)
+    trainable = select_trainable(supernet, "all")
+    optimizer = make_sgd(supernet, trainable, lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    sampler, rng, criterion = make_sampler("uniform", space), np.random.default_rng(0), nn.CrossEntropyLoss()
+    batches = []
+    generator = torch.Generator().manual_seed(0)
+    for x, y in data.batches("train", args.batch_size, generator=generator, drop_last=True):
+        x = x.to(device)
+        batches.append((x.contiguous(memory_format=torch.channels_last) if channels_last else x, y.to(device)))
+        if len(batches) == 4:
+            break
+    losses = []
+
+    def step(k: int) -> None:
+        images, labels = batches[k % len(batches)]
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = criterion(supernet(images, sampler(rng)[0]), labels)
+        loss.backward()
+        nn.utils.clip_grad_norm_(trainable, 5.0)
+        optimizer.step()
+        losses.append(loss.detach())
+
+    for k in range(3):  # warm-up: kernels, autotuning
+        step(k)
+    synchronize(device)
+    started = time.perf_counter()
+    for k in range(args.steps):
+        step(k)
+    synchronize(device)
+    seconds = time.perf_counter() - started
+    values = torch.stack(losses).float().cpu()
+    return args.steps * args.batch_size / seconds, values
+
+
+def check_steps(space, data, device, args) -> None:
+    variants = [("fp32", False, False)]
+    if args.bf16:
+        variants.append(("bf16 autocast", True, False))
+    if args.channels_last:
+        variants.append(("channels_last", False, True))
+    if args.bf16 and args.channels_last:
+        variants.append(("bf16 + channels_last", True, True))
+    baseline = None
+    for name, bf16, cl in variants:
+        try:
+            speed, losses = bare_steps(space, data, device, args, bf16=bf16, channels_last=cl)
+        except RuntimeError as exc:  # e.g. bf16 unsupported on this device
+            report(f"step {name}", False, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+            continue
+        finite = bool(torch.isfinite(losses).all())
+        detail = f"{speed:,.0f} images/s (batch {args.batch_size}, data on device), last loss {losses[-1]:.4f}"
+        if baseline is None:
+            baseline = (speed, losses)
+        else:
+            detail += (f"; {speed / baseline[0]:.2f}x fp32's speed, max |loss - fp32 loss| over the steps "
+                       f"{(losses - baseline[1]).abs().max():.3g}")
+        report(f"step {name}", finite, detail)
+
+
+def score_pass(space, data, device, args, checkpoint: Path, archs: np.ndarray, bf16: bool = False):
+    supernet = space.build_supernet().to(device)
+    load_checkpoint(supernet, checkpoint)
+    options = {"recalibration_batches": args.recal_batches, "recalibration_batch_size": args.batch_size,
+               "validation_images": args.val_images, "batch_size": 500, "statistic": "abs_gamma", "no_bn_score": 0.0}
+    context = ScoreContext(space=space, supernet=supernet, data=data, options=options, seed=0, device=device)
+    synchronize(device)
+    started = time.perf_counter()
+    gamma = bn_indicator(context, archs)
+    bn_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+        accuracy = validation_accuracy(context, archs)
+    synchronize(device)
+    return gamma, accuracy, bn_seconds, time.perf_counter() - started
+
+
+def check_score(space, data, device, args, checkpoint: Path) -> None:
+    archs = space.to_matrix([space.sample(np.random.default_rng(k)) for k in range(args.archs)])
+    gamma, accuracy, bn_s, acc_s = score_pass(space, data, device, args, checkpoint, archs)
+    images = (args.recal_batches * args.batch_size + args.val_images) * len(archs)
+    sane = np.isfinite(gamma).all() and ((accuracy >= 0) & (accuracy <= 1)).all()
+    report("score", bool(sane), f"{len(archs)} archs: BN indicator {len(archs) / max(bn_s, 1e-9):,.0f} archs/s; "
+           f"validation accuracy {len(archs) / acc_s:,.1f} archs/s ({images / acc_s:,.0f} images/s incl. "
+           "recalibration)")
+    if device.type != "cpu":  # the CPU is slow at full size: compare the first 8 archs
+        few = archs[:8]
+        cpu_gamma, cpu_accuracy, _, _ = score_pass(space, data, torch.device("cpu"), args, checkpoint, few)
+        same_gamma = np.allclose(gamma[: len(few)], cpu_gamma, rtol=1e-5, atol=1e-7)
+        diff = np.abs(accuracy[: len(few)] - cpu_accuracy)
+        report("score vs cpu", same_gamma and diff.max() <= 0.05,
+               f"BN indicator {'equal' if same_gamma else 'DIFFERENT'}; validation accuracy equal for "
+               f"{(diff == 0).mean():.0%} of {len(few)} archs, max difference {diff.max():.4f}")
+    if args.bf16:
+        _, bf16_accuracy, _, bf16_s = score_pass(space, data, device, args, checkpoint, archs, bf16=True)
+        diff = np.abs(bf16_accuracy - accuracy)
+        report("score bf16", diff.max() <= 0.05, f"{len(archs) / bf16_s:,.1f} archs/s; accuracy differs from fp32 "
+               f"by at most {diff.max():.4f} (mean {diff.mean():.4f})")
+
+
+def check_determinism(space, data, device, args, first: Path, work: Path) -> None:
+    again = work / "again"
+    train_supernet(space, resolve("spos"), data, recipe(args.epochs, args.batch_size), seed=0, out_dir=again,
+                   device=device, progress=False)
+    a = torch.load(first / "ckpt1.pt", weights_only=True)
+    b = torch.load(again / "ckpt1.pt", weights_only=True)
+    diff = max(float((a[k].double() - b[k].double()).abs().max()) for k in a if a[k].is_floating_point())
+    same = all(torch.equal(a[k], b[k]) for k in a)
+    report("determinism", True, "two trainings give bitwise equal checkpoints" if same else
+           f"two trainings differ (max |difference| {diff:.3g}): GPU results are not bitwise reproducible; "
+           "set torch.use_deterministic_algorithms(True) / CUBLAS_WORKSPACE_CONFIG=:4096:8 to make them so")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default=None, help="cuda (default when available) or cpu")
+    parser.add_argument("--bf16", action="store_true", help="also time/compare bf16 autocast")
+    parser.add_argument("--channels-last", action="store_true", help="also time channels_last memory format")
+    parser.add_argument("--small", action="store_true", help="tiny sizes (C=4, N=1, 8 px): a quick CPU run")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=None, help="timed bare training steps per variant")
+    parser.add_argument("--archs", type=int, default=None, help="architectures scored")
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    if args.device is None:
+        if not torch.cuda.is_available():
+            print(f"no GPU: torch {torch.__version__} (CUDA build {torch.version.cuda}) sees no usable CUDA device; "
+                  "nothing to check. Run with --device cpu to exercise the checks on the CPU.")
+            return 0
+        args.device = "cuda"
+    small = args.small
+    C, N, resolution = (4, 1, 8) if small else (16, 5, 32)
+    args.batch_size = args.batch_size or (32 if small else 256)
+    args.steps = args.steps or (3 if small else 30)
+    args.archs = args.archs or (4 if small else 50)
+    args.recal_batches, args.val_images = (1, 64) if small else (10, 2000)
+    train_images = args.batch_size * (8 if small else 40)
+    args.epochs = 1.0
+
+    device = devices.pin_device(setup_torch(args.device, args.threads))
+    print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, device {device}"
+          + (f" ({torch.cuda.get_device_name(device)}, {torch.cuda.device_count()} visible)" if device.type == "cuda" else "")
+          + f"; nats-tss C={C} N={N} at {resolution} px", flush=True)
+    space = build_space("nats-tss", dataset_shape("cifar10", resolution), C=C, N=N)
+    data = synthetic_data(resolution, train_images, max(args.val_images, args.batch_size))
+
+    check_pinning(device)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        check_train(space, data, device, args, work / "supernet")
+        check_steps(space, data, device, args)
+        check_score(space, data, device, args, work / "supernet" / "ckpt1.pt")
+        check_determinism(space, data, device, args, work / "supernet", work)
+
+    failed = [name for name, ok, _ in RESULTS if not ok]
+    print(f"\n{len(RESULTS) - len(failed)} of {len(RESULTS)} checks passed" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
