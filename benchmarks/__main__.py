@@ -26,7 +26,9 @@ TINY_OUTPUT = REPO_ROOT / "results" / "benchmarks-tiny.json"
 
 def build_parser() -> argparse.ArgumentParser:
     lines = "\n".join(f"  {name:9s} {module.DESCRIPTION}" for name, module in GROUPS.items())
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="python -m benchmarks",
+                                     description="Run benchmark groups, print every figure beside its goal, "
+                                                 "write them to results/benchmarks.json.",
                                      epilog=f"groups:\n{lines}", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME", help="groups to run (default: all)")
     parser.add_argument("--tiny", action="store_true",

@@ -38,7 +38,6 @@ NAME = "pipeline"
 DESCRIPTION = "pipeline: default run's wall time, overhead share, peak memory; per-job start-up"
 
 HOW_TO_PRODUCE = "produce one with `snakemake --cores 2` (writes results/), then rerun `python -m benchmarks pipeline`"
-WORK_RULES = ("train_supernet", "score", "retrain_shard")
 
 
 @dataclass(frozen=True)
@@ -202,8 +201,22 @@ def work_seconds(results: Path) -> dict[str, float]:
         train_record = path.parent / "supernet" / P.TRAIN_RECORD_NAME
         checkpoints = len(read_json(train_record)["checkpoints"]) if train_record.exists() else 1
         score += record["score_time_s"] * checkpoints
-    retrain = sum(float(pd.read_csv(p)["train_time_s"].sum()) for p in _glob(results, P.GT_SHARD))
-    return {"train_supernet": train, "score": score, "retrain_shard": retrain}
+    retrain = sum(_csv_seconds(p) for p in _glob(results, P.GT_SHARD))
+    work = {"train_supernet": train, "score": score, "retrain_shard": retrain}
+    # Stages that only some versions of the workflow have (rule name: its records).
+    if hasattr(P, "SEARCH"):
+        work["search"] = sum(read_json(p)[key]["wall_time_s"] for p in _glob(results, P.SEARCH)
+                             for key in ("evolution", "random") if key in read_json(p))
+    if hasattr(P, "FINAL"):
+        work["final"] = sum(_csv_seconds(p) for p in _glob(results, P.FINAL))
+    if hasattr(P, "ALL_SCORING_RECORD"):  # every architecture scored at the final checkpoint only
+        work["score_all_archs"] = sum(read_json(p).get("score_time_s", 0.0) for p in _glob(results, P.ALL_SCORING_RECORD))
+    return work
+
+
+def _csv_seconds(path: Path) -> float:
+    frame = pd.read_csv(path)
+    return float(frame["train_time_s"].sum()) if "train_time_s" in frame else 0.0
 
 
 # --------------------------------------------------------------------------- figures

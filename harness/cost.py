@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from harness.spaces.base import InputShape
 
@@ -29,6 +28,8 @@ def count_cost(model: nn.Module, input_shape: InputShape, forward_args: tuple = 
     the thread count are restored afterwards. The first call in a process takes a second or two
     longer: FlopCounterMode imports torch._dynamo.
     """
+    from torch.utils.flop_counter import FlopCounterMode  # here: its import costs every process ~0.5 s
+
     first = next(model.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")
     dtype = first.dtype if first is not None else torch.float32

@@ -64,15 +64,17 @@ def retrain(space: SearchSpace, arch: Arch, data: DataSplits, recipe: RetrainRec
             optimizer.step()
             step += 1
     train_time = time.perf_counter() - started
+    test_acc, val_acc = accuracy(model, data, "test", device), accuracy(model, data, "val", device)
     return {
         "arch_str": space.encode(arch),
         "seed": seed,
-        "test_acc": accuracy(model, data, "test", device),
-        "val_acc": accuracy(model, data, "val", device),
+        "test_acc": test_acc,
+        "val_acc": val_acc,
         **asdict(recipe),
         "train_images": len(data.train_y),
         "test_images": len(data.test_y),
         "train_time_s": train_time,
+        "eval_time_s": time.perf_counter() - started - train_time,
         "threads": torch.get_num_threads(),
         "device": str(device),
     }

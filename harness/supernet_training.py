@@ -1,10 +1,10 @@
 """Supernet training: the method's sampler picks path(s) per step, the method's trainable rule
 decides what learns, and `curve_points` checkpoints are kept for the early-bird curve.
 
-Resumable: at every checkpoint and epoch end the full state (model, optimiser, step, sampler RNG,
-elapsed time) is written atomically to resume.pt; a rerun continues from it and ends with the
-same result as an uninterrupted run, because each epoch's data order and augmentation come from a
-generator seeded by (seed, epoch), so a resumed epoch replays exactly.
+Resumable: at every epoch end the full state (model, optimiser, step, sampler RNG, elapsed time,
+checkpoints so far) is written atomically to resume.pt; a rerun continues from it and ends with
+the same result as an uninterrupted run, because each epoch's data order and augmentation come
+from a generator seeded by (seed, epoch), so a resumed epoch replays exactly.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
                 save_torch(supernet.state_dict(), out_dir / CHECKPOINT_NAME.format(checkpoint=index))
                 checkpoints.append({"checkpoint": index, "epoch": schedule.epoch_at(step), "step": step,
                                     "time_s": time.perf_counter() - started})
-            if step in schedule.checkpoint_steps or offset == schedule.steps_per_epoch:
+            if offset == schedule.steps_per_epoch and step < schedule.total_steps:
                 _save_resume(out_dir / RESUME_NAME, supernet, optimizer, rng, step, skipped,
                              time.perf_counter() - started, checkpoints)
     bar.close()

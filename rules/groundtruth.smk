@@ -8,6 +8,7 @@ rule retrain_shard:
     params:
         groundtruth=config["groundtruth"],
     threads: config["threads"]
+    priority: 10  # the longest jobs: start them first
     resources:
         gpu=1 if config["device"] != "cpu" else 0,
     conda:

@@ -13,14 +13,15 @@
 # written to /etc/slurm or /etc/munge, so it never disturbs a real cluster on the same machine.
 # Settings that work in an unprivileged container: proctrack/linuxproc and task/none (no cgroups),
 # no accounting storage (so `sacct` has nothing: use the executor's `--slurm-status-command squeue`
-# and `--slurm-no-account`). MinJobAge stays at 300 s so squeue still reports finished jobs.
+# and `--slurm-no-account`). MinJobAge is an hour, so squeue reports finished jobs that long (the
+# executor's status checks, and tests looking back at a run, need them).
 # DIR/bin holds wrappers of the client commands (srun, sbatch, squeue, ...) that set SLURM_CONF
 # before running the real one: snakemake-executor-plugin-slurm-jobstep removes every SLURM_*
 # variable, SLURM_CONF included, before its nested `srun`, which then finds no configuration
 # ("Could not establish a configuration source") unless the config is at /etc/slurm/slurm.conf.
 # Put DIR/bin first on PATH for anything that submits to this cluster.
 # Environment: SLURM_CPUS (node CPUs, default: all of this machine's), SLURM_MEMORY_MB (node
-# RealMemory, default: MemTotal less 1 GiB).
+# RealMemory, default: MemTotal less 1 GiB), SLURM_MIN_JOB_AGE (seconds, default 3600).
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop|status DIR" >&2; exit 64; }
@@ -118,7 +119,7 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU_Memory
 ReturnToService=2
-MinJobAge=300
+MinJobAge=${SLURM_MIN_JOB_AGE:-3600}
 KillWait=5
 SlurmctldTimeout=30
 SlurmdTimeout=30

@@ -9,8 +9,10 @@ compares its SLURM run against the same local run instead of paying for another 
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,23 +23,24 @@ import pandas as pd
 import pytest
 import torch
 
-from harness import devices, paths
+from harness import devices
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "config" / "smoke.yaml"
 SPACE = "nats-tss"
-METHODS = ("spos", "bnnas")
-SHARDS = 2
 
-# Columns and keys that hold wall time (or depend on it): everything else must match exactly.
-TIMING_COLUMNS = {"train_time_s"}                                 # retrain shards / retrain.csv
-TIMING_KEYS = {"train_time_s", "time_s", "score_time_s", "time_per_arch_s", "load_seconds"}
+# A column or JSON key holds wall time (or something derived from it) when its name says so:
+# train_time_s, time_s, score_time_s, time_per_arch_s, load_seconds, train_speedup_vs_spos, ...
+# Everything else must match exactly.
+TIMING_NAME = re.compile(r"(^|_)(time|seconds|wall|elapsed|duration|speedup)(_|$)|_s$")
+SKIPPED_DIRS = {"logs", "benchmarks"}
+SKIPPED_FILES = {"resume.pt"}  # holds the elapsed time; its weights equal the last ckpt's
 
 _REFERENCE: dict[str, Path] = {}
 
 
 def run_smoke(workdir: Path, *extra: str, env: dict[str, str] | None = None,
-              timeout: float = 900) -> subprocess.CompletedProcess:
+              timeout: float = 1500) -> subprocess.CompletedProcess:
     """`snakemake --cores 2 --configfile config/smoke.yaml` in `workdir` (results in
     workdir/results/smoke), as tests/test_workflow.py runs it."""
     return subprocess.run(["snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
@@ -56,67 +59,78 @@ def reference_smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def result_files(results: Path) -> dict[str, Path]:
-    """The compared files of a smoke run: name relative to results -> path."""
-    names = [paths.ARCHS.format(space=SPACE), paths.GT_RETRAIN.format(space=SPACE),
-             paths.CORRELATIONS.format(space=SPACE), paths.REPORT_CORRELATIONS]
-    names += [paths.GT_SHARD.format(space=SPACE, shard=k) for k in range(SHARDS)]
-    for method in METHODS:
-        names += [paths.SCORES.format(space=SPACE, method=method, seed=0),
-                  paths.TRAIN_RECORD.format(space=SPACE, method=method, seed=0),
-                  paths.SCORING_RECORD.format(space=SPACE, method=method, seed=0)]
-    return {name: results / name for name in names}
+    """Every table, record and tensor file of a run (name relative to results -> path), without
+    logs, benchmarks and the HTML report."""
+    found = {}
+    for path in sorted(results.rglob("*")):
+        name = path.relative_to(results).as_posix()
+        if (path.is_file() and path.suffix in {".csv", ".json", ".pt"} and not path.name.startswith(".")
+                and name.split("/")[0] not in SKIPPED_DIRS and path.name not in SKIPPED_FILES):
+            found[name] = path
+    return found
+
+
+def timing_names(names) -> list[str]:
+    return [n for n in names if TIMING_NAME.search(str(n))]
 
 
 def _strip_timing(obj):
     if isinstance(obj, dict):
-        return {k: _strip_timing(v) for k, v in obj.items() if k not in TIMING_KEYS}
+        return {k: _strip_timing(v) for k, v in obj.items() if not TIMING_NAME.search(k)}
     if isinstance(obj, list):
         return [_strip_timing(v) for v in obj]
     return obj
 
 
-def _csv_without_timing(path: Path) -> bytes:
-    """The file's bytes, or with timing columns removed (then re-serialised from the exact text)."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    timing = [c for c in frame.columns if c in TIMING_COLUMNS]
-    if not timing:
-        return path.read_bytes()
-    return frame.drop(columns=timing).to_csv(index=False).encode()
+def _comparable(path: Path, root: Path):
+    """The file's content, with timing columns/keys removed and the run's own absolute path
+    replaced (two runs live in different directories)."""
+    if path.suffix == ".pt":
+        return torch.load(path, weights_only=True)
+    text = path.read_text().replace(str(root.resolve()), "<RUN>")
+    if path.suffix == ".json":
+        return _strip_timing(json.loads(text))
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    timing = timing_names(frame.columns)
+    return frame.drop(columns=timing).to_csv(index=False) if timing else text
 
 
-def assert_same_results(expected: Path, actual: Path) -> None:
-    """Every compared file identical: CSVs byte for byte (timing columns removed), JSON records
-    equal without timing keys, supernet checkpoints tensor for tensor."""
-    differing = []
-    for name, path in result_files(expected).items():
-        other = actual / name
-        assert path.is_file(), f"reference lacks {name}"
-        assert other.is_file(), f"{actual} lacks {name}"
-        if name.endswith(".csv"):
-            same = _csv_without_timing(path) == _csv_without_timing(other)
-        else:
-            same = _strip_timing(json.loads(path.read_text())) == _strip_timing(json.loads(other.read_text()))
-        if not same:
-            differing.append(name)
-    for method in METHODS:
-        supernet = paths.SUPERNET_DIR.format(space=SPACE, method=method, seed=0)
-        for ckpt in sorted((expected / supernet).glob("ckpt*.pt")):
-            a = torch.load(ckpt, weights_only=True)
-            b = torch.load(actual / supernet / ckpt.name, weights_only=True)
-            if a.keys() != b.keys() or not all(torch.equal(a[k], b[k]) for k in a):
-                differing.append(f"{supernet}/{ckpt.name}")
+def _equal(a, b) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+    return a == b
+
+
+def assert_same_results(expected: Path, actual: Path, *, part: bool = False) -> None:
+    """The same files, each identical: CSVs byte for byte (timing columns removed), JSON records
+    equal without timing keys, tensors (checkpoints, dataset) equal. part: `actual` is a run of
+    some targets only; compare the files it has."""
+    want, got = result_files(expected), result_files(actual)
+    if part:
+        want = {name: path for name, path in want.items() if name in got}
+    assert want.keys() == got.keys(), (f"different files: only in {expected}: {sorted(want.keys() - got.keys())}; "
+                                       f"only in {actual}: {sorted(got.keys() - want.keys())}")
+    differing = [name for name in want
+                 if not _equal(_comparable(want[name], expected.parents[1]), _comparable(got[name], actual.parents[1]))]
     assert not differing, f"{actual} differs from {expected} in: {', '.join(differing)}"
 
 
-def test_timing_columns_are_the_only_wall_time_columns(tmp_path_factory):
-    """Guard for the exclusions above: the only retrain.csv column that differs between runs of
-    the same job is train_time_s, and scores/correlations have no timing column at all."""
+def test_wall_time_columns_are_recognised(tmp_path_factory):
+    """Guard for the exclusions: retrain.csv's wall time is train_time_s (and recognised as such);
+    scores and correlations have no timing column; the run's tables and records are found."""
     results = reference_smoke_run(tmp_path_factory)
-    retrain = pd.read_csv(results / paths.GT_RETRAIN.format(space=SPACE))
-    assert TIMING_COLUMNS <= set(retrain.columns)
-    for name in (paths.SCORES.format(space=SPACE, method="spos", seed=0), paths.CORRELATIONS.format(space=SPACE)):
-        columns = set(pd.read_csv(results / name).columns)
-        assert not {c for c in columns if "time" in c or c.endswith("_s")}, (name, columns)
+    files = result_files(results)
+    for name in (f"{SPACE}/groundtruth/retrain.csv", f"{SPACE}/spos/seed0/scores.csv", f"{SPACE}/correlations.csv",
+                 f"{SPACE}/spos/seed0/supernet/train.json", f"{SPACE}/spos/seed0/supernet/ckpt0.pt"):
+        assert name in files, sorted(files)
+    assert timing_names(pd.read_csv(files[f"{SPACE}/groundtruth/retrain.csv"]).columns) == ["train_time_s"]
+    for name in (f"{SPACE}/spos/seed0/scores.csv", f"{SPACE}/correlations.csv"):
+        assert timing_names(pd.read_csv(files[name]).columns) == [], name
+    assert not TIMING_NAME.search("test_acc") and not TIMING_NAME.search("threads")
 
 
 def test_smoke_workflow_twice_gives_identical_results(tmp_path_factory):

@@ -3,6 +3,7 @@ and `snakemake --lint`."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -18,9 +19,13 @@ def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory) -> Path:
+def smoke_run(tmp_path_factory, shared_nats_dir) -> Path:
+    """The smoke workflow, with the shared NATS-Bench table configured as a second ground truth."""
     workdir = tmp_path_factory.mktemp("smoke")
-    done = snakemake("--cores", "2", "--configfile", str(ROOT / "config" / "smoke.yaml"), cwd=workdir)
+    nats_bench = json.dumps({"csv": {"nats-tss": str(shared_nats_dir / "nb201_tss_wide.csv")},
+                             "all_archs_methods": ["bnnas", "params"]})
+    done = snakemake("--cores", "2", "--configfile", str(ROOT / "config" / "smoke.yaml"),
+                     "--config", f"nats_bench={nats_bench}", cwd=workdir)
     assert done.returncode == 0, done.stderr[-4000:]
     return workdir / "results" / "smoke"
 
@@ -39,6 +44,31 @@ def test_smoke_workflow_writes_the_report(smoke_run):
     assert costs.loc["bnnas", "baseline"] == "spos"
     assert costs.loc["bnnas", "train_speedup_vs_baseline"] > 1
     assert costs.loc["bnnas", "scoring_speedup_vs_baseline"] > 100
+
+
+def test_smoke_workflow_compares_searched_architectures(smoke_run):
+    comparison = pd.read_csv(smoke_run / "report" / "comparison.csv").set_index("method")
+    assert set(comparison.index) == {"spos", "bnnas"}
+    assert (comparison["flops_M"] <= 0.06 + 1e-9).all()  # smoke.yaml's FLOPs budget
+    assert comparison.loc["bnnas", "baseline"] == "spos"
+    assert comparison.loc["bnnas", "eval_speedup_vs_baseline"] > 100
+    assert comparison["top1_pct_mean"].between(0, 100).all()
+    html = (smoke_run / "report" / "index.html").read_text()
+    assert "Does it beat the cheap answers?" in html and "Published ImageNet numbers" in html
+
+
+def test_smoke_workflow_judges_against_nats_bench(smoke_run):
+    correlations = pd.read_csv(smoke_run / "report" / "correlations.csv")
+    truths = set(correlations["ground_truth"])
+    for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
+        assert f"nats-bench:{dataset}" in truths and f"all-nats-bench:{dataset}" in truths
+    whole = correlations[(correlations.ground_truth == "all-nats-bench:cifar10") & (correlations.metric == "kendall_tau")]
+    assert set(whole["n"]) == {15625}
+    params_tau = whole.set_index("method").loc["params", "value"]
+    assert abs(params_tau - 0.578) < 0.01  # the parameter count's tau over all of NATS-Bench (CALIBRATION.md)
+    record = json.loads((smoke_run / "nats-tss" / "groundtruth" / "nats-bench-cifar10.csv.json").read_text())
+    assert record["source"]["hp"] == "200" and record["source"]["seed_policy"] == "mean"
+    assert "NATS-Bench ground truth: what was queried" in (smoke_run / "report" / "index.html").read_text()
 
 
 def test_smoke_workflow_records_how_ground_truth_was_made(smoke_run):

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         checkpoints, supernet = [{"checkpoint": 0, "epoch": 0.0}], None
 
-    frames, seconds = [], 0.0
+    frames, seconds, total = [], 0.0, 0.0
     for point in checkpoints:
         if supernet is not None:
             load_checkpoint(supernet, supernet_dir / CHECKPOINT_NAME.format(checkpoint=point["checkpoint"]))
@@ -62,10 +62,12 @@ def run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         scores = method.scorer(context, matrix)
         seconds = time.perf_counter() - started
+        total += seconds
         frames.append(pd.DataFrame({"checkpoint": point["checkpoint"], "epoch": point["epoch"],
                                     "arch_id": archs["arch_id"], "arch_str": archs["arch_str"], "score": scores}))
     write_csv(pd.concat(frames, ignore_index=True), args.output)
     write_json({"method": method.describe(), "n_archs": len(archs), "checkpoint": checkpoints[-1]["checkpoint"],
-                "score_time_s": seconds, "time_per_arch_s": seconds / len(archs), "device": str(device),
+                "score_time_s": seconds, "time_per_arch_s": seconds / len(archs),
+                "all_checkpoints_score_time_s": total, "device": str(device),
                 "threads": config["threads"] if args.threads is None else args.threads}, args.record)
     return 0
