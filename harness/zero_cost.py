@@ -241,19 +241,13 @@ def jacob_cov_score(model: nn.Module, x: torch.Tensor, k: float = JACOB_COV_K) -
 # --------------------------------------------------------------------------- scorers (methods/)
 
 
-# Costs are integer counts in millions, but the cost table's sums of per-op floats differ in the
-# last bits between architectures of equal cost (nats-tss C=16, N=5: 35 distinct params values
-# for 28 true ones), which breaks ties and moves Kendall tau (0.5764 instead of 0.5778 against
-# CIFAR-10 test accuracy). Rounding to 1e-9 M (far below one count) restores the ties.
-COST_DECIMALS = 9
-
-
 def params_scorer(ctx: ScoreContext, archs: np.ndarray) -> np.ndarray:
-    return np.round(np.asarray(ctx.space.cost_table().params(archs), dtype=np.float64), COST_DECIMALS)
+    """The cost table's parameter count (rounded there, so equal counts tie)."""
+    return np.asarray(ctx.space.cost_table().params(archs), dtype=np.float64)
 
 
 def flops_scorer(ctx: ScoreContext, archs: np.ndarray) -> np.ndarray:
-    return np.round(np.asarray(ctx.space.cost_table().flops(archs), dtype=np.float64), COST_DECIMALS)
+    return np.asarray(ctx.space.cost_table().flops(archs), dtype=np.float64)
 
 
 def conv_table(space: SearchSpace) -> np.ndarray:

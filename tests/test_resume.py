@@ -26,7 +26,7 @@ from harness.paths import CHECKPOINT_NAME, RESUME_NAME, TRAIN_RECORD_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = "nats-tss"
-# 1024 / 32 = 32 steps per epoch, 6 epochs: 192 steps, resume.pt written at every epoch end
+# about 30 steps per epoch, 6 epochs: resume.pt is written at every epoch end and curve point
 TINY = {
     "dataset": {"resolution": 8, "train_images": 1024, "val_images": 128, "test_images": 128},
     "spaces": {SPACE: {"C": 4, "N": 1}},
@@ -36,8 +36,9 @@ TINY = {
     "scoring": {"recalibration_batches": 1, "recalibration_batch_size": 32, "validation_images": 128},
     "groundtruth": {"epochs": 2, "batch_size": 32, "repeat_archs": 0, "shards": 1},
 }
-TOTAL_STEPS = 192
 TIMEOUT = 300
+# wall-time columns of the retrain CSV (train_time_s, eval_time_s, ...): all else must match
+TIMING = re.compile(r"(^|_)(time|seconds|wall|elapsed|duration)(_|$)|_s$")
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +98,9 @@ def test_train_supernet_killed_mid_training_resumes_to_the_same_result(run, tmp_
     killed_dir, reference_dir = tmp_path / "killed", tmp_path / "reference"
     reference = harness(*train_command(run, reference_dir))  # uninterrupted, alongside
     victim = harness(*train_command(run, killed_dir))
-    kill_when(victim, lambda: 0 < resume_step(killed_dir / RESUME_NAME) < TOTAL_STEPS, "train-supernet")
+    kill_when(victim, lambda: resume_step(killed_dir / RESUME_NAME) > 0, "train-supernet")
     killed_at = resume_step(killed_dir / RESUME_NAME)
-    assert 0 < killed_at < TOTAL_STEPS and not (killed_dir / TRAIN_RECORD_NAME).exists()
+    assert not (killed_dir / TRAIN_RECORD_NAME).exists(), "training had finished when it was killed"
     written = {p.name: p.stat().st_mtime_ns for p in killed_dir.glob("ckpt*.pt")}
 
     finish(harness(*train_command(run, killed_dir)))  # the same command again
@@ -108,7 +109,7 @@ def test_train_supernet_killed_mid_training_resumes_to_the_same_result(run, tmp_
     # it resumed: checkpoints written before the kill were not rewritten
     assert {name: (killed_dir / name).stat().st_mtime_ns for name in written} == written
     resumed, uninterrupted = (json.loads((d / TRAIN_RECORD_NAME).read_text()) for d in (killed_dir, reference_dir))
-    assert resumed["steps"] == uninterrupted["steps"] == TOTAL_STEPS
+    assert resumed["steps"] == uninterrupted["steps"] > killed_at > 0
     assert resumed["skipped_steps"] == uninterrupted["skipped_steps"]
     assert without_time(resumed["checkpoints"]) == without_time(uninterrupted["checkpoints"])
     assert len(resumed["checkpoints"]) == 3
@@ -120,7 +121,7 @@ def test_train_supernet_killed_mid_training_resumes_to_the_same_result(run, tmp_
         unequal = [k for k in a if not torch.equal(a[k], b[k])]
         assert not unequal, f"{name}: {len(unequal)} tensors differ after resume, e.g. {unequal[:3]}"
     a, b = (torch.load(d / RESUME_NAME, weights_only=True) for d in (killed_dir, reference_dir))
-    assert a["step"] == b["step"] == TOTAL_STEPS and a["rng"] == b["rng"]
+    assert a["step"] == b["step"] and a["skipped"] == b["skipped"] and a["rng"] == b["rng"]
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in b["model"])
 
 
@@ -144,5 +145,6 @@ def test_retrain_killed_mid_shard_reruns_to_the_same_csv(run, tmp_path):
     finish(harness(*retrain_command(run, killed)))  # the rerun retrains the whole shard
     finish(uninterrupted)
     a, b = pd.read_csv(killed), pd.read_csv(reference)
-    assert len(a) == 4
-    pd.testing.assert_frame_equal(a.drop(columns="train_time_s"), b.drop(columns="train_time_s"))
+    timing = [c for c in a.columns if TIMING.search(c)]
+    assert len(a) == 4 and "train_time_s" in timing
+    pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing))

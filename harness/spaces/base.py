@@ -106,10 +106,15 @@ class CostTable:
     params_per_op: np.ndarray
 
     def flops(self, archs: np.ndarray) -> np.ndarray:
-        return self.flops_base + _gather_sum(self.flops_per_op, archs)
+        return np.round(self.flops_base + _gather_sum(self.flops_per_op, archs), COST_DECIMALS)
 
     def params(self, archs: np.ndarray) -> np.ndarray:
-        return self.params_base + _gather_sum(self.params_per_op, archs)
+        return np.round(self.params_base + _gather_sum(self.params_per_op, archs), COST_DECIMALS)
+
+
+# Costs are rounded to 1e-9 M: float sums in different orders would otherwise split architectures
+# of equal cost into distinct values and bias rank correlations (ties matter to Kendall's tau).
+COST_DECIMALS = 9
 
 
 def _gather_sum(table: np.ndarray, archs: np.ndarray) -> np.ndarray:
