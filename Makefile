@@ -3,13 +3,12 @@
 PYTHON ?= python3
 CORES ?= 2
 
-.PHONY: setup reproduce test
+.PHONY: reproduce test
 
-setup:
+reproduce:
 	PYTHON=$(PYTHON) bash scripts/setup.sh
-
-reproduce: setup
 	snakemake --cores $(CORES)
 
-test: setup
+test:
+	PYTHON=$(PYTHON) bash scripts/setup.sh --test
 	$(PYTHON) -m pytest -q

@@ -2,6 +2,8 @@
 # another config (--configfile config/paper.yaml) or profile (--profile profiles/slurm) scales it.
 from snakemake.utils import min_version, validate
 
+from harness.config import check_consistency
+
 min_version("9.0")
 
 
@@ -9,6 +11,7 @@ configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 validate(config, "config/schema.yaml")
+check_consistency(config)  # checks across keys (spaces, methods, sizes), as every command does
 
 
 include: "rules/common.smk"

@@ -74,7 +74,7 @@ def throughput(space: SearchSpace, device: torch.device, batch: int, rule: str, 
     def step() -> None:
         batches = iter([(images, labels)])
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            _train_step(supernet, [space.sample(rng)], batches, criterion, optimizer, trainable, recipe, device,
+            _train_step(supernet, space, [space.sample(rng)], batches, criterion, optimizer, trainable, recipe, device,
                         what="gpu benchmark", epoch=0, step=0)
 
     supernet.train()

@@ -109,6 +109,7 @@ class Trainer:
     """A supernet with one trainable rule, its optimiser, and a step on a fixed batch."""
 
     supernet: Supernet
+    space: SearchSpace
     trainable: list[nn.Parameter]
     optimizer: torch.optim.Optimizer
     recipe: SupernetRecipe
@@ -116,7 +117,7 @@ class Trainer:
 
     def step(self, arch: Arch) -> bool:
         """One real `_train_step` on `arch` (the same code path train_supernet runs)."""
-        return _train_step(self.supernet, [arch], _repeat(self.batch), nn.CrossEntropyLoss(), self.optimizer,
+        return _train_step(self.supernet, self.space, [arch], _repeat(self.batch), nn.CrossEntropyLoss(), self.optimizer,
                            self.trainable, self.recipe, CPU, what="benchmark", epoch=0, step=0)
 
 
@@ -134,7 +135,7 @@ def make_trainer(space: SearchSpace, rule: str, recipe: SupernetRecipe, batch: t
     trainable = select_trainable(supernet, rule)
     optimizer = make_sgd(supernet, trainable, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
                          weight_decay=recipe.weight_decay)
-    trainer = Trainer(supernet, trainable, optimizer, recipe, batch)
+    trainer = Trainer(supernet, space, trainable, optimizer, recipe, batch)
     for arch in _sample_paths(space, steps):
         trainer.step(arch)
     return trainer

@@ -68,6 +68,11 @@ def check_consistency(config: Mapping[str, Any]) -> None:
             raise HarnessError(f"config key spaces: unknown space {space!r}; known: {', '.join(space_names())}")
     from harness.runtime import configured_space
 
+    for space in config["archs"]["spaces"] or config["spaces"]:
+        size = configured_space(config, space).size()
+        if config["archs"]["count"] > size:
+            raise HarnessError(f"config key archs.count = {config['archs']['count']} but space {space} has only "
+                               f"{size} architectures; lower archs.count")
     for name in config["methods"]:
         method = resolve(name, config["method_variants"], config["method_options"])
         for space, knobs in method.space_knobs.items():

@@ -141,7 +141,7 @@ def release_all() -> None:
     _claim = None
 
 
-def pin_device(device: "torch.device | str") -> "torch.device":
+def pin_device(device: torch.device | str) -> torch.device:
     """The device this job should use: `device` itself, or for a bare "cuda" with several GPUs
     visible, "cuda:k" for a GPU claimed by this job (see the module doc). Idempotent."""
     import torch

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from harness.devices import pin_device
 from harness.errors import HarnessError
 from harness.method import Method
 from harness.shapes import dataset_shape
@@ -34,13 +35,14 @@ def configured_method(config: dict[str, Any], name: str) -> Method:
 
 
 def setup_torch(device: str, threads: int) -> torch.device:
-    """Pin the thread count (one job per core by default) and choose the device."""
+    """Pin the thread count (one job per core by default) and choose the device; on a machine
+    with several GPUs each job claims its own (Snakemake does not set CUDA_VISIBLE_DEVICES)."""
     torch.set_num_threads(threads)
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return pin_device(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     if device == "cuda" and not torch.cuda.is_available():
         raise HarnessError("config device is 'cuda' but no CUDA device is available; set device: cpu or auto")
-    return torch.device(device)
+    return pin_device(torch.device(device))
 
 
 def read_archs(space: SearchSpace, path: str | Path) -> pd.DataFrame:

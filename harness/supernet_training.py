@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from harness.data import DataSplits
 from harness.errors import HarnessError
-from harness.io import save_torch, write_json
+from harness.io import read_json, save_torch, write_json
 from harness.method import Method
 from harness.paths import CHECKPOINT_NAME, RESUME_NAME, TRAIN_RECORD_NAME
 from harness.optim import check_finite, lr_factor, make_sgd, select_trainable
@@ -109,7 +109,7 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
         while offset < schedule.steps_per_epoch and step < schedule.total_steps:
             for group in optimizer.param_groups:
                 group["lr"] = recipe.lr * lr_factor(step, schedule.total_steps, recipe.lr_schedule, recipe.lr, recipe.min_lr)
-            trained = _train_step(supernet, sampler(rng), batches, criterion, optimizer, trainable, recipe,
+            trained = _train_step(supernet, space, sampler(rng), batches, criterion, optimizer, trainable, recipe,
                                   device, what=f"{space.name}/{method.name}", epoch=epoch, step=step)
             skipped += 0 if trained else 1
             step, offset = step + 1, offset + 1
@@ -148,7 +148,7 @@ def _epoch_batches(data: DataSplits, batch_size: int, epoch_seed: int):
     return data.batches("train", batch_size, generator=generator, drop_last=True)
 
 
-def _train_step(supernet: Supernet, paths: list, batches, criterion: nn.Module, optimizer: torch.optim.Optimizer,
+def _train_step(supernet: Supernet, space: SearchSpace, paths: list, batches, criterion: nn.Module, optimizer: torch.optim.Optimizer,
                 trainable: list[nn.Parameter], recipe: SupernetRecipe, device: torch.device, *,
                 what: str, epoch: int, step: int) -> bool:
     """One optimiser update over the step's paths (one batch each, gradients accumulated).
@@ -159,7 +159,7 @@ def _train_step(supernet: Supernet, paths: list, batches, criterion: nn.Module, 
     for arch in paths:
         images, labels = next(batches)
         loss = criterion(supernet(images.to(device), arch), labels.to(device))
-        check_finite(loss, what=f"{what} path {arch}", epoch=epoch, step=step)
+        check_finite(loss, what=f"{what} path {space.encode(arch)}", epoch=epoch, step=step)
         if loss.requires_grad:
             loss.backward()
             any_grad = True
@@ -184,7 +184,7 @@ def _load_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     if not path.exists():
         return fresh
     try:
-        state = torch.load(path, weights_only=True)
+        state = torch.load(path, weights_only=True, map_location=next(model.parameters()).device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
     except Exception as exc:  # truncated or foreign file
@@ -205,11 +205,23 @@ def _rng_state_from_tensor(saved: dict[str, Any]) -> dict[str, Any]:
             "has_uint32": saved["has_uint32"], "uinteger": saved["uinteger"]}
 
 
+def trained_checkpoints(method: Method, supernet_dir: str | Path | None) -> list[dict[str, Any]]:
+    """The curve checkpoints a finished training recorded (train.json); a clear error when the
+    supernet directory is not given or its training has not finished."""
+    if supernet_dir is None:
+        raise HarnessError(f"method {method.name!r} scores with a trained supernet: pass --supernet-dir")
+    record = Path(supernet_dir) / TRAIN_RECORD_NAME
+    if not record.is_file():
+        raise HarnessError(f"{record} is missing: the supernet of method {method.name!r} was not trained (or its "
+                           "training did not finish); run train-supernet for it first")
+    return read_json(record)["checkpoints"]
+
+
 def load_checkpoint(supernet: Supernet, path: Path) -> None:
     """Load supernet weights safely (weights_only); a missing or truncated file is a clear error."""
     if not path.exists():
         raise HarnessError(f"checkpoint {path} is missing; rerun the train-supernet step for this run")
     try:
-        supernet.load_state_dict(torch.load(path, weights_only=True))
+        supernet.load_state_dict(torch.load(path, weights_only=True, map_location=next(supernet.parameters()).device))
     except Exception as exc:
         raise HarnessError(f"checkpoint {path} is unreadable ({exc}); delete it and rerun train-supernet") from exc

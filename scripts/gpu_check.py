@@ -38,22 +38,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import numpy as np
+import torch
+from torch import nn
 
-from harness import devices  # noqa: E402
-from harness.data import DataSplits  # noqa: E402
-from harness.method import ScoreContext  # noqa: E402
-from harness.optim import make_sgd, select_trainable  # noqa: E402
-from harness.runtime import setup_torch  # noqa: E402
-from harness.samplers import make_sampler  # noqa: E402
-from harness.scorers import bn_indicator, validation_accuracy  # noqa: E402
-from harness.seeding import seed_everything  # noqa: E402
-from harness.shapes import dataset_shape  # noqa: E402
-from harness.spaces import build_space  # noqa: E402
-from harness.supernet_training import SupernetRecipe, load_checkpoint, train_supernet  # noqa: E402
-from methods import resolve  # noqa: E402
+from harness import devices
+from harness.data import DataSplits
+from harness.method import ScoreContext
+from harness.optim import make_sgd, select_trainable
+from harness.runtime import setup_torch
+from harness.samplers import make_sampler
+from harness.scorers import bn_indicator, validation_accuracy
+from harness.seeding import seed_everything
+from harness.shapes import dataset_shape
+from harness.spaces import build_space
+from harness.supernet_training import SupernetRecipe, load_checkpoint, train_supernet
+from methods import resolve
 
 RESULTS: list[tuple[str, bool, str]] = []
 

@@ -61,7 +61,8 @@ def test_pyproject_and_environment_list_the_same_dependencies():
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_deps = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
+    optional = project["optional-dependencies"]
+    pip_deps = set(project["dependencies"]) | set(optional["test"]) | set(optional["slurm"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     env_pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert set(env_pip) == pip_deps

@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -45,7 +44,7 @@ def run_smoke(workdir: Path, *extra: str, env: dict[str, str] | None = None,
     workdir/results/smoke), as tests/test_workflow.py runs it."""
     return subprocess.run(["snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
                            "--configfile", str(SMOKE), *extra],
-                          cwd=workdir, capture_output=True, text=True, env=env, timeout=timeout)
+                          cwd=workdir, capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
 def reference_smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -195,7 +194,7 @@ def test_second_slot_per_gpu_then_sharing(tmp_path):
             procs.append(_holder(locks, "GPU-aa,GPU-bb", 2, stop))
             assert _claimed(procs[-1]) == expected  # one at a time: the lowest free slot
         procs.append(_holder(locks, "GPU-aa,GPU-bb", 2, stop))
-        index, slot, shared = _claimed(procs[-1])
+        index, _slot, shared = _claimed(procs[-1])
         assert shared and index in (0, 1)
     finally:
         stop.touch()
@@ -237,7 +236,7 @@ def test_pin_device_claims_a_gpu_when_several_are_visible(monkeypatch, tmp_path)
     chosen = []
     monkeypatch.setattr(torch.cuda, "set_device", chosen.append)
     devices.release_all()
-    other_job = open(tmp_path / "gpu4.lock", "a+b")  # another job holds physical GPU 4
+    other_job = open(tmp_path / "gpu4.lock", "a+b")  # noqa: SIM115 - another job holds physical GPU 4
     fcntl.flock(other_job.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
         assert devices.pin_device("cuda") == torch.device("cuda", 1)

@@ -7,7 +7,6 @@ writes the same shard CSV (apart from wall time) as an uninterrupted run.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess

@@ -74,13 +74,13 @@ def test_path_without_trainable_parameter_is_skipped(tiny_space, tiny_data):
     optimizer = torch.optim.SGD(params, lr=0.1)
     batches = tiny_data.batches("train", 32)
     skip_only = (1,) * 6  # every edge skip_connect: no op with a BN
-    trained = supernet_training._train_step(supernet, [skip_only], batches, nn.CrossEntropyLoss(), optimizer,
+    trained = supernet_training._train_step(supernet, tiny_space, [skip_only], batches, nn.CrossEntropyLoss(), optimizer,
                                             params, RECIPE, CPU, what="t", epoch=0, step=0)
     # the stem and stage BNs still carry gradient, so the step trains; with last_bn it cannot
     assert trained
     params = select_trainable(supernet, "last_bn")
     optimizer = torch.optim.SGD(params, lr=0.1)
-    assert not supernet_training._train_step(supernet, [skip_only], batches, nn.CrossEntropyLoss(), optimizer,
+    assert not supernet_training._train_step(supernet, tiny_space, [skip_only], batches, nn.CrossEntropyLoss(), optimizer,
                                              params, RECIPE, CPU, what="t", epoch=0, step=0)
 
 

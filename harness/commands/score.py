@@ -10,12 +10,12 @@ import pandas as pd
 
 from harness.config import load_config
 from harness.data import load_splits
-from harness.io import read_json, write_csv, write_json
+from harness.io import write_csv, write_json
 from harness.method import ScoreContext
-from harness.paths import CHECKPOINT_NAME, TRAIN_RECORD_NAME
+from harness.paths import CHECKPOINT_NAME
 from harness.runtime import arch_matrix, configured_method, configured_space, read_archs, setup_torch
 from harness.seeding import derive_seed
-from harness.supernet_training import load_checkpoint
+from harness.supernet_training import load_checkpoint, trained_checkpoints
 
 NAME = "score"
 HELP = "Score the architecture sample with a method at each supernet checkpoint."
@@ -47,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
     seed = derive_seed(config["seed"], "score", args.space, args.method, args.seed)
 
     if method.trains_supernet:
-        supernet_dir = Path(args.supernet_dir)
-        checkpoints = read_json(supernet_dir / TRAIN_RECORD_NAME)["checkpoints"]
+        checkpoints = trained_checkpoints(method, args.supernet_dir)
         checkpoints = checkpoints[-1:] if args.final_only else checkpoints
+        supernet_dir = Path(args.supernet_dir)
         supernet = space.build_supernet().to(device)
     else:
         checkpoints, supernet = [{"checkpoint": 0, "epoch": 0.0}], None

@@ -13,15 +13,14 @@ import torch
 
 from harness.config import load_config
 from harness.data import load_splits
-from harness.errors import HarnessError
-from harness.io import read_json, write_json
+from harness.io import write_json
 from harness.method import Method, ScoreContext
-from harness.paths import CHECKPOINT_NAME, TRAIN_RECORD_NAME
+from harness.paths import CHECKPOINT_NAME
 from harness.runtime import configured_method, configured_space, setup_torch
 from harness.search import EvolutionConfig, evolution_search, random_search
 from harness.seeding import derive_seed
 from harness.spaces.base import SearchSpace
-from harness.supernet_training import load_checkpoint
+from harness.supernet_training import load_checkpoint, trained_checkpoints
 
 NAME = "search"
 HELP = ("Evolutionary search (SPOS: 20 generations x 50) and random search at the same budget, with a "
@@ -88,19 +87,8 @@ def _score_context(config: dict[str, Any], args: argparse.Namespace, space: Sear
     data = load_splits(args.data)
     if not method.trains_supernet:
         return ScoreContext(space, None, data, options, seed, device), {"checkpoint": 0, "epoch": 0.0}
-    if not args.supernet_dir:
-        raise _missing_supernet_dir(method)
+    final = trained_checkpoints(method, args.supernet_dir)[-1]
     supernet_dir = Path(args.supernet_dir)
-    record_path = supernet_dir / TRAIN_RECORD_NAME
-    if not record_path.exists():
-        raise _missing_supernet_dir(method, record_path)
-    final = read_json(record_path)["checkpoints"][-1]
     supernet = space.build_supernet().to(device)
     load_checkpoint(supernet, supernet_dir / CHECKPOINT_NAME.format(checkpoint=final["checkpoint"]))
     return ScoreContext(space, supernet, data, options, seed, device), final
-
-
-def _missing_supernet_dir(method: Method, path: Path | None = None) -> HarnessError:
-    where = f"{path} is missing" if path else "--supernet-dir is not given"
-    return HarnessError(f"method {method.name!r} scores with a trained supernet but {where}; "
-                        "run train-supernet for this run first")
