@@ -88,7 +88,7 @@ def check_consistency(config: Mapping[str, Any]) -> None:
                                f"({', '.join(config['spaces'])}); add them to spaces or remove them")
     search = config["search"]
     unknown = sorted(set(search["methods"] or []) - set(config["methods"]))
-    if unknown:
+    if unknown and search["spaces"]:
         raise HarnessError(f"config key search.methods names method(s) {unknown} that are not in methods; add them there")
     if search["mutations"] + search["crossovers"] > search["population"] or search["parents"] > search["population"]:
         raise HarnessError("config key search: mutations + crossovers and parents must each fit in the population "
