@@ -23,6 +23,7 @@ class RetrainRecipe:
     lr: float
     momentum: float
     weight_decay: float
+    grad_clip: float | None
 
     @classmethod
     def from_dict(cls, section: dict[str, Any]) -> "RetrainRecipe":
@@ -61,6 +62,8 @@ def retrain(space: SearchSpace, arch: Arch, data: DataSplits, recipe: RetrainRec
                 group["lr"] = recipe.lr * lr_factor(step, total, "cosine", recipe.lr, 0.0)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if recipe.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
             optimizer.step()
             step += 1
     train_time = time.perf_counter() - started

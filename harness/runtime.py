@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,17 @@ from harness.method import Method
 from harness.shapes import dataset_shape
 from harness.spaces import build_space
 from harness.spaces.base import SearchSpace
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments that name one run (space x method x seed) and its inputs, shared by the
+    commands that train, score, search or retrain for a run."""
+    parser.add_argument("--config", required=True, help="run_config.json of the run")
+    parser.add_argument("--space", required=True)
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--seed", type=int, required=True, help="the run's supernet seed (config seeds)")
+    parser.add_argument("--data", required=True, help="dataset.pt written by prepare-data")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: config threads)")
 
 
 def configured_space(config: dict[str, Any], name: str, knobs: Mapping[str, Any] | None = None) -> SearchSpace:

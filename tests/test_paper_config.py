@@ -71,7 +71,8 @@ def test_paper_config_is_the_papers_imagenet_setting() -> None:
     assert search["methods"] == METHODS
     assert [search[k] for k in ("generations", "population", "parents", "mutations", "crossovers", "mutation_prob", "topk")] \
         == [20, 50, 10, 25, 25, 0.1, 2]
-    assert config["final"] == {"epochs": 240, "batch_size": 1024, "lr": 0.5, "momentum": 0.9, "weight_decay": 4e-5}
+    assert config["final"] == {"epochs": 240, "batch_size": 1024, "lr": 0.5, "momentum": 0.9, "weight_decay": 4e-5,
+                               "grad_clip": 5.0}
     assert config["archs"]["spaces"] == [] and config["search"]["spaces"] == sorted(PAPER_SPACES, reverse=True)
 
 

@@ -12,7 +12,7 @@ from harness.data import load_splits
 from harness.errors import HarnessError
 from harness.io import read_json, write_csv
 from harness.retrain import RetrainRecipe, retrain
-from harness.runtime import configured_space, setup_torch
+from harness.runtime import add_run_arguments, configured_space, setup_torch
 from harness.seeding import derive_seed
 
 NAME = "final"
@@ -20,14 +20,9 @@ HELP = "Retrain the top-k architectures of a search from scratch (final test acc
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--space", required=True)
-    parser.add_argument("--method", required=True)
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--data", required=True)
+    add_run_arguments(parser)
     parser.add_argument("--search", required=True, help="search.json of the run")
     parser.add_argument("--output", required=True, help="final.csv")
-    parser.add_argument("--threads", type=int, default=None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from harness.data import load_splits
 from harness.io import write_csv, write_json
 from harness.method import ScoreContext
 from harness.paths import CHECKPOINT_NAME
-from harness.runtime import arch_matrix, configured_method, configured_space, read_archs, setup_torch
+from harness.runtime import add_run_arguments, arch_matrix, configured_method, configured_space, read_archs, setup_torch
 from harness.seeding import derive_seed
 from harness.supernet_training import load_checkpoint, trained_checkpoints
 
@@ -22,16 +22,11 @@ HELP = "Score the architecture sample with a method at each supernet checkpoint.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--space", required=True)
-    parser.add_argument("--method", required=True)
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--data", required=True)
+    add_run_arguments(parser)
     parser.add_argument("--archs", required=True)
     parser.add_argument("--supernet-dir", help="the run's supernet/ directory (methods that train one)")
     parser.add_argument("--output", required=True, help="scores.csv")
     parser.add_argument("--record", required=True, help="scoring.json")
-    parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--final-only", action="store_true", help="score only the final checkpoint")
 
 

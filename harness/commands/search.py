@@ -16,7 +16,7 @@ from harness.data import load_splits
 from harness.io import write_json
 from harness.method import Method, ScoreContext
 from harness.paths import CHECKPOINT_NAME
-from harness.runtime import configured_method, configured_space, setup_torch
+from harness.runtime import add_run_arguments, configured_method, configured_space, setup_torch
 from harness.search import EvolutionConfig, evolution_search, random_search
 from harness.seeding import derive_seed
 from harness.spaces.base import SearchSpace
@@ -31,11 +31,7 @@ EVOLUTION_KEYS = ("generations", "population", "parents", "mutations", "crossove
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--space", required=True)
-    parser.add_argument("--method", required=True)
-    parser.add_argument("--seed", type=int, required=True, help="the supernet training seed of the run")
-    parser.add_argument("--data", required=True)
+    add_run_arguments(parser)
     parser.add_argument("--supernet-dir", help="the run's supernet/ directory (methods that train one)")
     parser.add_argument("--flops-budget", type=float, metavar="MFLOPS",
                         help="hard FLOPs limit in millions (default: config search.flops_budget[space]; "
@@ -43,7 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topk", type=int,
                         help="architectures reported per search (default: config search.topk or 2)")
     parser.add_argument("--output", required=True, help="search.json")
-    parser.add_argument("--threads", type=int, default=None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from harness.config import load_config
 from harness.data import load_splits
-from harness.runtime import configured_method, configured_space, setup_torch
+from harness.runtime import add_run_arguments, configured_method, configured_space, setup_torch
 from harness.seeding import derive_seed
 from harness.supernet_training import SupernetRecipe, train_supernet
 
@@ -16,13 +16,8 @@ HELP = "Train one supernet with a method's sampler and trainable rule (resumes i
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="run_config.json of the run")
-    parser.add_argument("--space", required=True)
-    parser.add_argument("--method", required=True)
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--data", required=True, help="dataset.pt written by prepare-data")
+    add_run_arguments(parser)
     parser.add_argument("--outdir", required=True, help="the run's supernet/ directory")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: config threads)")
     parser.add_argument("--no-progress", action="store_true")
 
 
