@@ -95,9 +95,9 @@ def test_costs_have_speedups_against_spos(built):
     root, _ = built
     costs = pd.read_csv(root / paths.REPORT_COSTS).set_index("method")
     assert list(costs.index) == ["spos", "bnnas"]  # the baseline first
-    assert costs.loc["bnnas", "train_speedup_vs_spos"] == pytest.approx(10.0)
-    assert costs.loc["bnnas", "scoring_speedup_vs_spos"] == pytest.approx(20.0)
-    assert costs.loc["spos", "train_speedup_vs_spos"] == pytest.approx(1.0)
+    assert costs.loc["bnnas", "train_speedup_vs_baseline"] == pytest.approx(10.0)
+    assert costs.loc["bnnas", "scoring_speedup_vs_baseline"] == pytest.approx(20.0)
+    assert costs.loc["spos", "train_speedup_vs_baseline"] == pytest.approx(1.0)
     assert costs.loc["bnnas", "epochs"] == pytest.approx(0.3)
     assert (costs.loc["bnnas", ["steps", "trainable_params", "total_params"]] == [30, 50, 1000]).all()
     assert (costs["space"] == SPACE).all() and (costs["seed"] == 0).all()
@@ -108,7 +108,7 @@ def test_costs_without_spos_have_nan_speedups(full_tree):
     (full_tree / paths.SCORING_RECORD.format(space=SPACE, method="spos", seed=0)).unlink()
     run_report(full_tree)
     costs = pd.read_csv(full_tree / paths.REPORT_COSTS).set_index("method")
-    assert costs[["train_speedup_vs_spos", "scoring_speedup_vs_spos"]].isna().all().all()
+    assert costs[["train_speedup_vs_baseline", "scoring_speedup_vs_baseline"]].isna().all().all()
 
 
 def test_html_is_self_contained_with_tables_figures_and_provenance(built):
@@ -119,7 +119,7 @@ def test_html_is_self_contained_with_tables_figures_and_provenance(built):
     # final-checkpoint table: bnnas is perfect, spos is perfect at checkpoint 3, the ceiling is 7/9
     assert "1.000 [1.00, 1.00]" in page
     assert "noise ceiling (retrain seed vs seed)" in page and "0.778 [" in page
-    assert "train_speedup_vs_spos" in page and "20.000" in page
+    assert "train_speedup_vs_baseline" in page and "20.000" in page
     assert "bn_gamma" in page and "bnnas summary" in page  # methods table from train.json
     assert "cfg-1" in page and "abc123" in page  # config and dataset provenance
     assert "seaborn" in page and "scipy" in page  # library versions
