@@ -1,4 +1,5 @@
 # Shared by all rules: the results directory, path patterns (harness/paths.py) and targets.
+import functools
 import os
 
 import harness.paths as P
@@ -66,6 +67,7 @@ def supernet_record(wildcards):
     return []
 
 
+@functools.cache
 def nats_bench_source(space):
     """The NATS-Bench source of `space` (configured CSV or archive, or found in $TORCH_HOME), or None."""
     from harness import nats_bench
