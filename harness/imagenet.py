@@ -43,6 +43,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from harness.data import DataSplits
 from harness.errors import HarnessError
 from harness.io import save_torch, write_json
 from harness.shapes import DATASET_SHAPES, dataset_shape
@@ -421,16 +422,8 @@ class ImageFolderSplits:
         folder = self.root / SPLIT_FOLDERS[name]
         return [folder / file for file in files]
 
-    def describe(self) -> dict[str, Any]:
-        """Plain metadata (no file lists): what a provenance record says about these splits."""
-        return {
-            "dataset": self.dataset,
-            "input_shape": asdict(self.input_shape),
-            "mean": list(self.mean),
-            "std": list(self.std),
-            "augment": self.augment,
-            "provenance": self.provenance,
-        }
+    # The same plain metadata as the in-memory splits (no file lists, no tensors).
+    describe = DataSplits.describe
 
     def batches(
         self,
