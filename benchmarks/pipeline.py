@@ -191,7 +191,8 @@ def read_benchmark_tsvs(results: Path) -> pd.DataFrame:
 
 
 def work_seconds(results: Path) -> dict[str, float]:
-    """Seconds spent training or scoring inside the jobs, by rule, from the run's own records.
+    """Seconds spent training, scoring or evaluating inside the jobs, by rule, from the run's own
+    records (retraining counts its test-set evaluation: that is the ground truth being measured).
     scoring.json times only the final checkpoint; every checkpoint scores the same archs, so the
     job's scoring time is taken as that time x the number of checkpoints (train.json)."""
     train = sum(read_json(p)["train_time_s"] for p in _glob(results, P.TRAIN_RECORD))
@@ -215,8 +216,10 @@ def work_seconds(results: Path) -> dict[str, float]:
 
 
 def _csv_seconds(path: Path) -> float:
+    """Training + test evaluation of the retrained networks in one CSV: measuring the ground truth
+    is the job's work, as scoring is a supernet method's (older runs recorded training only)."""
     frame = pd.read_csv(path)
-    return float(frame["train_time_s"].sum()) if "train_time_s" in frame else 0.0
+    return float(sum(frame[column].sum() for column in ("train_time_s", "eval_time_s") if column in frame))
 
 
 # --------------------------------------------------------------------------- figures
@@ -301,7 +304,7 @@ def run_figures(found: DefaultRun | None, startup_s: float) -> list[Figure]:
                f"(job seconds + Snakemake start-up - training/scoring seconds) / (job seconds + start-up) = "
                f"({total_job_s:.0f} + {snakemake_s:.0f} - {total_work:.0f}) / {total_s:.0f}; job seconds from the benchmark TSVs' `s` (from the log's timestamps for rules "
                f"without one); training/scoring from train.json, scoring.json (x checkpoints) and the shards' "
-               f"train_time_s. Per rule: {per_rule}. Start-up alone: {n_jobs} jobs x {startup_s:.1f} s "
+               f"train_time_s + eval_time_s. Per rule: {per_rule}. Start-up alone: {n_jobs} jobs x {startup_s:.1f} s "
                f"(`python -m harness --help` now) = {n_jobs * startup_s:.0f} s"),
         Figure(names[2], float("nan") if peak is None else float(peak["max_rss"]), "MB", goals[2],
                "no benchmark TSVs" if peak is None else f"job {peak['job']} (max over {len(tsvs)} benchmark TSVs)"),

@@ -167,6 +167,9 @@ def _synthetic_run(root: Path) -> Path:
     write_json({"train_time_s": 90.0, "checkpoints": [{"checkpoint": 0}, {"checkpoint": 1}]},
                results / P.TRAIN_RECORD.format(space="nats-tss", method="spos", seed=0))
     write_json({"score_time_s": 1.0}, results / P.SCORING_RECORD.format(space="nats-tss", method="spos", seed=0))
+    shard = results / P.GT_SHARD.format(space="nats-tss", shard=0)
+    shard.parent.mkdir(parents=True)
+    pd.DataFrame({"arch_id": [0, 1], "train_time_s": [1.5, 1.5], "eval_time_s": [0.5, 0.5]}).to_csv(shard, index=False)
     bench = results / "benchmarks" / "nats-tss" / "spos" / "seed0" / "train_supernet.tsv"
     bench.parent.mkdir(parents=True)
     pd.DataFrame({"s": [100.0], "h:m:s": ["0:01:40"], "max_rss": [812.5]}).to_csv(bench, sep="\t", index=False)
@@ -185,8 +188,8 @@ def test_pipeline_reads_a_finished_default_run(tmp_path):
     _check_figures([wall, share, peak])
     assert wall.value == pytest.approx(106.5 / 60)
     # job seconds: run_config 1 (log) + train_supernet 100 (TSV); Snakemake start-up 5;
-    # work: training 90 + scoring 1 x 2 checkpoints
-    assert share.value == pytest.approx(100 * (101 + 5 - 92) / 106)
+    # work: training 90 + scoring 1 x 2 checkpoints + retraining 3 and its test evaluation 1
+    assert share.value == pytest.approx(100 * (101 + 5 - 96) / 106)
     assert peak.value == pytest.approx(812.5)
 
 

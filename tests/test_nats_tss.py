@@ -19,7 +19,7 @@ from harness.errors import HarnessError
 from harness.shapes import dataset_shape
 from harness.spaces import build_space
 from harness.spaces.base import InputShape
-from harness.spaces.nats_tss import OPS, NatsTss, Zero
+from harness.spaces.nats_tss import OPS, AvgPool3x3, NatsTss, Zero
 
 INDEX0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
 SMALL = InputShape(channels=1, resolution=16, classes=10)
@@ -260,3 +260,23 @@ def test_op_bn_all_puts_a_bn_after_every_op() -> None:
     conv_params = count_cost(NatsTss(SMALL, C=4, N=2).build_subnet((0,) * 6), SMALL)[1]
     all_params = count_cost(NatsTss(SMALL, C=4, N=2, op_bn="all").build_subnet((0,) * 6), SMALL)[1]
     assert all_params - conv_params == pytest.approx(6 * 2 * 2 * (4 + 8 + 16) / 1e6, abs=1e-12)
+
+
+# --- the fast avg_pool_3x3 ----------------------------------------------------------------
+
+@pytest.mark.parametrize("height, width", [(1, 1), (1, 5), (2, 2), (7, 5), (16, 16)])
+def test_avg_pool_equals_torch_pooling_without_padding_counted(height: int, width: int) -> None:
+    """NATS-Bench's op is AvgPool2d(3, 1, 1, count_include_pad=False); ours must agree in value
+    and gradient at every position, borders and degenerate sizes included."""
+    x = torch.randn(3, 4, height, width, dtype=torch.float64, requires_grad=True)
+    reference = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    ours, official = AvgPool3x3()(x), reference(x)
+    upstream = torch.randn_like(official)
+    ours_grad, = torch.autograd.grad(ours, x, upstream)
+    official_grad, = torch.autograd.grad(official, x, upstream)
+    torch.testing.assert_close(ours, official, rtol=0, atol=1e-12)
+    torch.testing.assert_close(ours_grad, official_grad, rtol=0, atol=1e-12)
+
+
+def test_avg_pool_costs_no_flops() -> None:
+    assert count_cost(AvgPool3x3(), SMALL) == (0.0, 0.0)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,6 +42,54 @@ class Zero(nn.Module):
         return torch.zeros_like(x)
 
 
+class AvgPool3x3(nn.Module):
+    """NATS-Bench's avg_pool_3x3, AvgPool2d(3, stride 1, padding 1, count_include_pad=False), as
+    a 3x3 box sum (shifted-slice adds over the zero-padded input, one axis at a time) scaled by
+    1 / (number of in-image pixels under the window). Equal to nn.AvgPool2d up to float
+    rounding (tested) and 2.5-4x faster forward + backward on CPU, where torch's pooling
+    kernels took about half of a BN-only supernet step. It costs no FLOPs in the NATS-Bench
+    convention, like the layer it replaces: torch's FlopCounterMode counts none of its ops."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _BoxMean3x3.apply(x)
+
+
+class _BoxMean3x3(torch.autograd.Function):
+    """y = D B x, with B the zero-padded 3x3 box sum and D the inverse window counts. B is
+    symmetric, so the input gradient is B (D g): one more box sum instead of autograd's chain
+    of slice backwards (each a zero-filled copy)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        inverse_count = _inverse_window_count(x.shape[-2], x.shape[-1], x.dtype, x.device)
+        ctx.inverse_count = inverse_count
+        return _box_sum_3x3(x) * inverse_count
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        return _box_sum_3x3(grad * ctx.inverse_count)
+
+
+def _box_sum_3x3(x: torch.Tensor) -> torch.Tensor:
+    padded = nn.functional.pad(x, (1, 1, 1, 1))
+    rows = padded[..., :, :-2] + padded[..., :, 1:-1] + padded[..., :, 2:]
+    return rows[..., :-2, :] + rows[..., 1:-1, :] + rows[..., 2:, :]
+
+
+@functools.lru_cache(maxsize=64)
+def _inverse_window_count(height: int, width: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """1 / (in-image pixels under the 3x3 window at each position): the window clipped at the
+    border covers (rows in range) x (columns in range), so the count is an outer product."""
+    def per_axis(size: int) -> torch.Tensor:
+        counts = torch.full((size,), 3.0, dtype=torch.float64)
+        counts[0] -= 1
+        counts[-1] -= 1
+        return counts.clamp(min=1.0)  # a size-1 axis: the window covers the one pixel
+
+    return (1.0 / torch.outer(per_axis(height), per_axis(width))).to(dtype=dtype, device=device)
+
+
 def relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int) -> nn.Sequential:
     """NATS-Bench's ReLUConvBN: ReLU (not in place: a node feeds several edges), conv without
     bias, BN(affine=True, track_running_stats=True)."""
@@ -60,7 +110,7 @@ def make_op(name: str, channels: int, op_bn: str) -> nn.Module:
     ops: dict[str, nn.Module] = {
         "none": Zero(),
         "skip_connect": nn.Identity(),
-        "avg_pool_3x3": nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+        "avg_pool_3x3": AvgPool3x3(),
     }
     op = ops[name]
     return nn.Sequential(op, nn.BatchNorm2d(channels)) if op_bn == "all" else op
@@ -103,7 +153,8 @@ class Cell(nn.Module):
                 op = self.edges[edge][OPS[arch[edge]]]
                 if not isinstance(op, Zero):
                     terms.append(op(nodes[source]))
-            nodes.append(sum(terms) if terms else torch.zeros_like(x))
+            # reduce, not sum(): sum() starts from 0, one more full-size add per node.
+            nodes.append(functools.reduce(operator.add, terms) if terms else torch.zeros_like(x))
         return nodes[-1]
 
 
