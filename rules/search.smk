@@ -9,6 +9,7 @@ rule search:
         search=config["search"],
         supernet_dir=lambda w: res(P.SUPERNET_DIR, space=w.space, method=w.method, seed=w.seed),
     threads: config["threads"]
+    priority: 5  # train -> search -> final chains before short scoring jobs: no lone chain at the end
     conda:
         CONDA_ENV
     log:
@@ -31,6 +32,7 @@ rule final:
     params:
         final=config["final"],
     threads: config["threads"]
+    priority: 5  # train -> search -> final chains before short scoring jobs: no lone chain at the end
     resources:
         gpu=1 if config["device"] != "cpu" else 0,
     conda:

@@ -24,6 +24,7 @@ rule train_supernet:
         supernet=config["supernet"],
         outdir=lambda w: res(P.SUPERNET_DIR, space=w.space, method=w.method, seed=w.seed),
     threads: config["threads"]
+    priority: 5  # train -> search -> final chains before short scoring jobs: no lone chain at the end
     resources:
         gpu=1 if config["device"] != "cpu" else 0,
     conda:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from harness import metrics
 from harness.metrics import (
     METRICS,
     bootstrap_ci,
@@ -136,3 +137,37 @@ def test_vectorised_bootstrap_equals_one_call_per_resample(metric):
 def test_spearman_matches_scipy_with_ties():
     scores, truth = [3, 1, 1, 2, 5, 5, 4], [1, 2, 2, 3, 7, 6, 5]
     assert spearman_rho(scores, truth) == pytest.approx(stats.spearmanr(scores, truth).statistic)
+
+
+@pytest.mark.parametrize("n, ties", [(2, 0), (7, 3), (32, 10), (60, 40)])
+def test_rowwise_kendall_equals_scipy_row_by_row(n, ties, monkeypatch):
+    """The all-pairs tau-b must equal scipy's, with ties in either input, in one block and
+    split over several blocks, and the scipy path for samples too large for a block."""
+    rng = np.random.default_rng(n)
+    x = rng.integers(0, n - ties if ties else 10 * n, size=(25, n)).astype(float)
+    y = rng.normal(size=(25, n)).round(1 if ties else 6)
+    expected = np.array([stats.kendalltau(a, b).statistic for a, b in zip(x, y)])
+    np.testing.assert_allclose(metrics._rowwise(metrics._kendall_rows, x, y), expected, rtol=1e-12, atol=1e-12,
+                               equal_nan=True)
+    for block in (n * (n - 1) // 2, 1):  # one row per block; every sample above the limit (scipy)
+        monkeypatch.setattr(metrics, "PAIRWISE_BLOCK", block)
+        np.testing.assert_allclose(metrics._rowwise(metrics._kendall_rows, x, y), expected, rtol=1e-12,
+                                   atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_rowwise_topk_equals_set_intersection_row_by_row(k):
+    """Resamples repeat archs and tie: positions, not values, are what the top-k sets share."""
+    rng = np.random.default_rng(k)
+    x = rng.integers(0, 6, size=(40, 8)).astype(float)
+    y = rng.integers(0, 6, size=(40, 8)).astype(float)
+    x[0] = 1.0  # a constant row: undefined
+
+    def reference(a: np.ndarray, b: np.ndarray) -> float:
+        if (a == a[0]).all() or (b == b[0]).all():
+            return float("nan")
+        return np.intersect1d(np.argsort(-a, kind="stable")[:k], np.argsort(-b, kind="stable")[:k]).size / k
+
+    expected = np.array([reference(a, b) for a, b in zip(x, y)])
+    np.testing.assert_array_equal(metrics._topk_rows(x, y, k), expected)
+    np.testing.assert_array_equal(metrics._topk_rows(x, y, 9), np.full(40, np.nan))
