@@ -3,10 +3,11 @@ per-step cost of BN-only training vs full training on the same paths.
 
 Wall time uses the real `train_supernet` at the default config's budget (its network, data and
 epochs: SPOS 10 epochs, BN-NAS 10% of it, same sampler and seed, so BN-NAS's paths are SPOS's
-first ones); --tiny trains a fraction of an epoch. Per-step time uses the real `_train_step` on paired steps: for each sampled
-path, one BN-only step and one full step back to back (order alternating), and the figure is the
-median of the per-path ratios of process CPU time, which cancels the paths' different costs and
-leaves out the time other processes hold the cores (the wall-clock ratio is given beside it).
+first ones); --tiny trains a fraction of an epoch. Per-step time uses the real `_train_step` on
+paired steps: for each sampled path, one BN-only step and one full step back to back (order
+alternating), and the figure is the median of the per-path ratios of process CPU time, which
+cancels the paths' different costs and leaves out the time other processes hold the cores (the
+wall-clock ratio is given beside it).
 
 Frozen convolutions have requires_grad=False, so autograd should skip their weight gradients.
 `count_weight_grad_convs` checks it where it happens: it intercepts every
@@ -49,7 +50,7 @@ CPU = torch.device("cpu")
 
 @dataclass(frozen=True)
 class Sizes:
-    spos_epochs: float | None  # SPOS budget of the wall-time comparison (None: the default config's; BN-NAS: its epoch_fraction of it)
+    spos_epochs: float | None  # SPOS budget compared (None: the default config's); BN-NAS trains its fraction
     wall_repeats: int         # train_supernet runs per method (median)
     step_paths: int           # paired steps on the default network
     paper_step_paths: int     # paired steps on the NATS-Bench-size network (0 = skip)
