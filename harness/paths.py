@@ -40,6 +40,7 @@ RUN_DIR = "{space}/{method}/seed{seed}"
 SUPERNET_DIR = RUN_DIR + "/supernet"
 CHECKPOINT_NAME = "ckpt{checkpoint}.pt"
 RESUME_NAME = "resume.pt"
+STALE_RESUME_NAME = "resume.stale.pt"  # a resume.pt of a different run, moved aside (never continued)
 TRAIN_RECORD_NAME = "train.json"
 TRAIN_RECORD = SUPERNET_DIR + "/" + TRAIN_RECORD_NAME
 SCORES = RUN_DIR + "/scores.csv"

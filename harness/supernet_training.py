@@ -4,13 +4,19 @@ decides what learns, and `curve_points` checkpoints are kept for the early-bird 
 Resumable: at every epoch end the full state (model, optimiser, step, sampler RNG, elapsed time,
 checkpoints so far) is written atomically to resume.pt; a rerun continues from it and ends with
 the same result as an uninterrupted run, because each epoch's data order and augmentation come
-from a generator seeded by (seed, epoch), so a resumed epoch replays exactly.
+from a generator seeded by (seed, epoch), so a resumed epoch replays exactly. resume.pt also
+records what run wrote it (network, method, recipe, data, seed): a rerun with anything changed
+(Snakemake reruns the job when the config changes, but resume.pt is not one of its outputs)
+moves it aside to resume.stale.pt and trains from scratch instead of continuing a different run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
 import time
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +29,7 @@ from harness.data import DataSplits
 from harness.errors import HarnessError
 from harness.io import read_json, save_torch, write_json
 from harness.method import Method
-from harness.paths import CHECKPOINT_NAME, RESUME_NAME, TRAIN_RECORD_NAME
+from harness.paths import CHECKPOINT_NAME, RESUME_NAME, STALE_RESUME_NAME, TRAIN_RECORD_NAME
 from harness.optim import check_finite, lr_factor, make_sgd, select_trainable
 from harness.samplers import make_sampler
 from harness.seeding import derive_seed, seed_everything
@@ -96,7 +102,8 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
     schedule = plan_schedule(recipe, method, len(data.train_y), paths_per_step)
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
 
-    state = _load_resume(out_dir / RESUME_NAME, supernet, optimizer, rng)
+    run_key = _run_key(supernet, method, data, recipe, seed)
+    state = _load_resume(out_dir / RESUME_NAME, supernet, optimizer, rng, run_key)
     step, skipped, elapsed, checkpoints = state["step"], state["skipped"], state["elapsed"], state["checkpoints"]
     bar = tqdm(total=schedule.total_steps, initial=step, desc=f"{space.name}/{method.name}", disable=not progress)
     started = time.perf_counter() - elapsed
@@ -121,7 +128,7 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
                                     "time_s": time.perf_counter() - started})
             if offset == schedule.steps_per_epoch and step < schedule.total_steps:
                 _save_resume(out_dir / RESUME_NAME, supernet, optimizer, rng, step, skipped,
-                             time.perf_counter() - started, checkpoints)
+                             time.perf_counter() - started, checkpoints, run_key)
     bar.close()
     record = {
         "method": method.describe(),
@@ -171,26 +178,61 @@ def _train_step(supernet: Supernet, space: SearchSpace, paths: list, batches, cr
     return True
 
 
+def _run_key(supernet: Supernet, method: Method, data: DataSplits, recipe: SupernetRecipe, seed: int) -> str:
+    """What a resume.pt must have been written by to be continued: the network (its module tree),
+    the method, the recipe, the data and the seed, as canonical JSON."""
+    network = hashlib.sha256(repr(supernet).encode()).hexdigest()
+    return json.dumps({"network": network, "method": method.describe(), "recipe": asdict(recipe),
+                       "data": _data_key(data), "train_images": len(data.train_y), "seed": seed},
+                      sort_keys=True, default=str)
+
+
+def _data_key(data: DataSplits) -> dict[str, Any]:
+    """The data's description without where its files lie (a cluster node may mount them
+    elsewhere): the files' checksums, split and preprocessing identify it."""
+    described = data.describe()
+    provenance = {k: v for k, v in (described.get("provenance") or {}).items() if k not in ("root", "requested_root")}
+    provenance["files"] = [{k: v for k, v in f.items() if k != "path"} for f in provenance.get("files", [])]
+    return {**described, "provenance": provenance}
+
+
 def _save_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, rng: np.random.Generator,
-                 step: int, skipped: int, elapsed: float, checkpoints: list[dict[str, Any]]) -> None:
+                 step: int, skipped: int, elapsed: float, checkpoints: list[dict[str, Any]], run_key: str) -> None:
     save_torch({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                 "skipped": skipped, "elapsed": elapsed, "checkpoints": checkpoints,
-                "rng": _rng_state_to_tensor(rng)}, path)
+                "rng": _rng_state_to_tensor(rng), "run": run_key}, path)
 
 
 def _load_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
-                 rng: np.random.Generator) -> dict[str, Any]:
+                 rng: np.random.Generator, run_key: str) -> dict[str, Any]:
     fresh = {"step": 0, "skipped": 0, "elapsed": 0.0, "checkpoints": []}
     if not path.exists():
         return fresh
     try:
         state = torch.load(path, weights_only=True, map_location=next(model.parameters()).device)
+    except Exception as exc:  # truncated or foreign file
+        raise HarnessError(f"cannot resume from {path}: {exc}. Delete it to restart this training from scratch.") from exc
+    if state.get("run") != run_key:
+        stale = path.with_name(STALE_RESUME_NAME)
+        path.replace(stale)
+        print(f"{path} was written by a different run ({_differing_keys(state.get('run'), run_key)} differ): "
+              f"moved to {stale}, training from scratch", file=sys.stderr)
+        return fresh
+    try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-    except Exception as exc:  # truncated or foreign file
+    except Exception as exc:
         raise HarnessError(f"cannot resume from {path}: {exc}. Delete it to restart this training from scratch.") from exc
     rng.bit_generator.state = _rng_state_from_tensor(state["rng"])
     return {k: state[k] for k in fresh}
+
+
+def _differing_keys(saved: object, current: str) -> str:
+    """The top-level keys in which two run keys differ, for the message (old files: no key)."""
+    if not isinstance(saved, str):
+        return "no run record: written by an older harness"
+    old, new = json.loads(saved), json.loads(current)
+    return ", ".join(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))
 
 
 def _rng_state_to_tensor(rng: np.random.Generator) -> dict[str, Any]:

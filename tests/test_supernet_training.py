@@ -129,3 +129,36 @@ def test_truncated_resume_file_is_a_clear_error(tiny_space, tiny_data, tmp_path)
 
     with pytest.raises(HarnessError, match="Delete it"):
         _train(tiny_space, tiny_data, resolve("spos"), tmp_path)
+
+
+def test_resume_file_of_a_different_run_is_moved_aside_not_continued(tiny_space, tiny_data, tmp_path, capfd):
+    """Snakemake reruns train-supernet when the config changes, but resume.pt is not an output it
+    deletes: a changed recipe must train from scratch, not continue the old run's state."""
+    method = resolve("spos")
+    _train(tiny_space, tiny_data, method, tmp_path / "old")  # leaves resume.pt from its first epoch
+    assert (tmp_path / "old" / "resume.pt").exists()
+    changed = dataclasses.replace(RECIPE, lr=0.05)
+    _, fresh = _train(tiny_space, tiny_data, method, tmp_path / "fresh", recipe=changed)
+    record, rerun = _train(tiny_space, tiny_data, method, tmp_path / "old", recipe=changed)
+    assert record["steps"] == 16
+    for name in fresh:
+        assert torch.equal(fresh[name], rerun[name]), name
+    assert (tmp_path / "old" / "resume.stale.pt").exists()
+    assert "recipe differ" in capfd.readouterr().err
+
+
+def test_resume_file_of_the_same_run_is_continued(tiny_space, tiny_data, tmp_path, capfd, monkeypatch):
+    method = resolve("spos")
+    _, first = _train(tiny_space, tiny_data, method, tmp_path)
+    real_step, calls = supernet_training._train_step, {"n": 0}
+
+    def counted(*args, **kwargs):
+        calls["n"] += 1
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(supernet_training, "_train_step", counted)
+    _, again = _train(tiny_space, tiny_data, method, tmp_path)
+    assert calls["n"] == 8  # resumed at the end of epoch 1 of 2: only the last epoch's steps ran
+    for name in first:
+        assert torch.equal(first[name], again[name]), name
+    assert not (tmp_path / "resume.stale.pt").exists() and "different run" not in capfd.readouterr().err
