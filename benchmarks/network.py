@@ -1,6 +1,6 @@
 """Network speed: a training step of our standalone nats-tss network vs xautodl's TinyNetwork
-(NATS-Bench's own model code) on the same architecture, and a single-path supernet step vs the
-standalone subnet's step.
+(NATS-Bench's own model code) on the same architecture, a single-path supernet step vs the
+standalone subnet's step, and our avg_pool_3x3 op vs torch's pooling layer.
 
 All three models train on the same random batch with the same SGD settings, in one process at
 the same thread count, their steps interleaved round-robin (order alternating), so load from
@@ -25,6 +25,7 @@ from benchmarks.fixtures import PAPER_KNOBS, random_batch
 from harness.optim import make_sgd
 from harness.spaces import build_space
 from harness.spaces.base import InputShape
+from harness.spaces.nats_tss import AvgPool3x3
 
 NAME = "network"
 DESCRIPTION = "network speed: our nats-tss network vs xautodl's TinyNetwork; supernet path vs subnet"
@@ -99,10 +100,29 @@ def run(sizes: Sizes) -> list[Figure]:
                                  f"xautodl is not installed here ({INSTALL_HINT}); not measured"))
     else:
         figures.insert(0, _ratio_figure(name, timings["ours"], timings["xautodl"], Goal("<=", 1.0), how))
-    return figures
+    return figures + [_pool_figure(sizes)]
 
 
-def _ratio_figure(name: str, numerator: Timing, denominator: Timing, goal: Goal, how: str) -> Figure:
+def _pool_figure(sizes: Sizes) -> Figure:
+    """Forward + backward of the avg_pool_3x3 op at the first stage's activation size: ours (a box
+    sum with a closed-form backward) against torch's AvgPool2d(count_include_pad=False)."""
+    x = torch.randn(sizes.batch, sizes.C, sizes.resolution, sizes.resolution, requires_grad=True)
+    upstream = torch.randn_like(x)
+
+    def fwd_bwd(pool: nn.Module) -> StepFn:
+        return lambda: torch.autograd.grad(pool(x), x, upstream)
+
+    timings = measure_interleaved({"ours": fwd_bwd(AvgPool3x3()),
+                                   "torch": fwd_bwd(nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False))},
+                                  repeats=5 * sizes.repeats, warmup=1)
+    return _ratio_figure(f"avg_pool_3x3 forward + backward, ours / nn.AvgPool2d [{tuple(x.shape)}]",
+                         timings["ours"], timings["torch"], None,
+                         f"median step wall (CPU): ours {fmt_seconds(timings['ours'].median_s)} "
+                         f"({fmt_seconds(timings['ours'].median_cpu_s)}), torch "
+                         f"{fmt_seconds(timings['torch'].median_s)} ({fmt_seconds(timings['torch'].median_cpu_s)})")
+
+
+def _ratio_figure(name: str, numerator: Timing, denominator: Timing, goal: Goal | None, how: str) -> Figure:
     return Figure(name, paired_ratio(numerator, denominator, cpu=True), "x", goal,
                   f"median of per-round ratios of process CPU time (wall-clock: "
                   f"{paired_ratio(numerator, denominator):.3f}, inflated by other processes' load); {how}")

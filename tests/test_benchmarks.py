@@ -102,7 +102,8 @@ def test_step_breakdown_covers_the_step():
 def test_network_tiny():
     figures = network.run(network.TINY)
     _check_figures(figures)
-    assert len(figures) == 2  # ours vs xautodl (NaN + note without xautodl), supernet vs subnet
+    # ours vs xautodl (NaN + note without xautodl), supernet vs subnet, our avg pool vs torch's
+    assert len(figures) == 3 and "avg_pool_3x3" in figures[2].name
 
 
 def test_search_tiny():
