@@ -212,11 +212,12 @@ def _load_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         state = torch.load(path, weights_only=True, map_location=next(model.parameters()).device)
     except Exception as exc:  # truncated or foreign file
         raise HarnessError(f"cannot resume from {path}: {exc}. Delete it to restart this training from scratch.") from exc
-    if state.get("run") != run_key:
+    saved_key = state.get("run") if isinstance(state, dict) else None
+    if saved_key != run_key:
         stale = path.with_name(STALE_RESUME_NAME)
         path.replace(stale)
-        print(f"{path} was written by a different run ({_differing_keys(state.get('run'), run_key)} differ): "
-              f"moved to {stale}, training from scratch", file=sys.stderr)
+        print(f"{path} was written by a different run ({_why_different(saved_key, run_key)}): moved to {stale}, "
+              "training from scratch", file=sys.stderr)
         return fresh
     try:
         model.load_state_dict(state["model"])
@@ -227,12 +228,12 @@ def _load_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     return {k: state[k] for k in fresh}
 
 
-def _differing_keys(saved: object, current: str) -> str:
-    """The top-level keys in which two run keys differ, for the message (old files: no key)."""
+def _why_different(saved: object, current: str) -> str:
+    """The top-level keys in which two run keys differ, for the message."""
     if not isinstance(saved, str):
-        return "no run record: written by an older harness"
+        return "it has no run record: written by an older harness"
     old, new = json.loads(saved), json.loads(current)
-    return ", ".join(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))
+    return "differs in: " + ", ".join(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))
 
 
 def _rng_state_to_tensor(rng: np.random.Generator) -> dict[str, Any]:

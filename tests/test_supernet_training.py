@@ -144,7 +144,7 @@ def test_resume_file_of_a_different_run_is_moved_aside_not_continued(tiny_space,
     for name in fresh:
         assert torch.equal(fresh[name], rerun[name]), name
     assert (tmp_path / "old" / "resume.stale.pt").exists()
-    assert "recipe differ" in capfd.readouterr().err
+    assert "differs in: recipe" in capfd.readouterr().err
 
 
 def test_resume_file_of_the_same_run_is_continued(tiny_space, tiny_data, tmp_path, capfd, monkeypatch):
