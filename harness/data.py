@@ -106,29 +106,40 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.name not in DATASETS:
             raise HarnessError(f"dataset.name {self.name!r} is not supported; use one of {', '.join(DATASETS)}")
-        if self.root is not None and not isinstance(self.root, str):
-            raise HarnessError(f"dataset.root must be a path string or null, got {self.root!r}")
-        _check_int("resolution", self.resolution, minimum=1, optional=True)
-        _check_int("train_images", self.train_images, minimum=1)
-        _check_int("val_images", self.val_images, minimum=0)
-        _check_int("test_images", self.test_images, minimum=1, optional=True)
-        _check_int("split_seed", self.split_seed, minimum=0)
-        if not isinstance(self.augment, bool):
-            raise HarnessError(f"dataset.augment must be true or false, got {self.augment!r}")
+        check_dataset_values(self)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DataConfig:
-        if not isinstance(d, Mapping):
-            raise HarnessError(f"the dataset section of the config must be an object, got {d!r}")
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise HarnessError(f"dataset: unknown key(s) {unknown}; allowed: {sorted(names)}")
+        check_section_keys(cls, d)
         required = {"name", "train_images", "val_images", "split_seed", "augment"}
         missing = sorted(required - set(d))
         if missing:
             raise HarnessError(f"dataset: missing key(s) {missing}")
         return cls(**d)
+
+
+def check_dataset_values(section: Any, *, train_images_optional: bool = False) -> None:
+    """The value checks every dataset section shares (DataConfig here, ImageNetConfig in
+    harness.imagenet): root, resolution, split sizes, split seed, augment."""
+    if section.root is not None and not isinstance(section.root, str):
+        raise HarnessError(f"dataset.root must be a path string or null, got {section.root!r}")
+    _check_int("resolution", section.resolution, minimum=1, optional=True)
+    _check_int("train_images", section.train_images, minimum=1, optional=train_images_optional)
+    _check_int("val_images", section.val_images, minimum=0)
+    _check_int("test_images", section.test_images, minimum=1, optional=True)
+    _check_int("split_seed", section.split_seed, minimum=0)
+    if not isinstance(section.augment, bool):
+        raise HarnessError(f"dataset.augment must be true or false, got {section.augment!r}")
+
+
+def check_section_keys(cls: type, d: Any) -> None:
+    """`d` is a mapping whose keys are all fields of the dataclass `cls`; a clear error otherwise."""
+    if not isinstance(d, Mapping):
+        raise HarnessError(f"the dataset section of the config must be an object, got {d!r}")
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise HarnessError(f"dataset: unknown key(s) {unknown}; allowed: {sorted(names)}")
 
 
 def _check_int(key: str, value: Any, *, minimum: int, optional: bool = False) -> None:

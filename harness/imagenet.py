@@ -35,7 +35,7 @@ import os
 import random
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from harness.data import DataSplits
+from harness.data import DataSplits, check_dataset_values, check_section_keys
 from harness.errors import HarnessError
 from harness.io import save_torch, write_json
 from harness.shapes import DATASET_SHAPES, dataset_shape
@@ -111,37 +111,16 @@ class ImageNetConfig:
     def __post_init__(self) -> None:
         if self.name != NAME:
             raise HarnessError(f"dataset.name {self.name!r} is not ImageNet; harness.imagenet serves only {NAME!r}")
-        if self.root is not None and not isinstance(self.root, str):
-            raise HarnessError(f"dataset.root must be a path string or null, got {self.root!r}")
-        _check_int("resolution", self.resolution, minimum=1, optional=True)
-        _check_int("train_images", self.train_images, minimum=1, optional=True)
-        _check_int("val_images", self.val_images, minimum=0)
-        _check_int("test_images", self.test_images, minimum=1, optional=True)
-        _check_int("split_seed", self.split_seed, minimum=0)
-        if not isinstance(self.augment, bool):
-            raise HarnessError(f"dataset.augment must be true or false, got {self.augment!r}")
+        check_dataset_values(self, train_images_optional=True)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ImageNetConfig:
-        if not isinstance(d, Mapping):
-            raise HarnessError(f"the dataset section of the config must be an object, got {d!r}")
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise HarnessError(f"dataset: unknown key(s) {unknown}; allowed: {sorted(names)}")
+        check_section_keys(cls, d)
         return cls(**d)
 
     @property
     def shape(self) -> InputShape:
         return dataset_shape(NAME, self.resolution)
-
-
-def _check_int(key: str, value: Any, *, minimum: int, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        allowed = f"an integer >= {minimum}" + (" or null" if optional else "")
-        raise HarnessError(f"dataset.{key} must be {allowed}, got {value!r}")
 
 
 def eval_resize(resolution: int) -> int:
