@@ -106,10 +106,17 @@ class CostTable:
     params_per_op: np.ndarray
 
     def flops(self, archs: np.ndarray) -> np.ndarray:
-        return np.round(self.flops_base + _gather_sum(self.flops_per_op, archs), COST_DECIMALS)
+        return np.round(self._flops_sum(archs), COST_DECIMALS)
 
     def params(self, archs: np.ndarray) -> np.ndarray:
-        return np.round(self.params_base + _gather_sum(self.params_per_op, archs), COST_DECIMALS)
+        return np.round(self._params_sum(archs), COST_DECIMALS)
+
+    def _flops_sum(self, archs: np.ndarray) -> np.ndarray:
+        """Unrounded FLOPs; a subclass with more terms extends this (rounding stays in flops())."""
+        return self.flops_base + _gather_sum(self.flops_per_op, archs)
+
+    def _params_sum(self, archs: np.ndarray) -> np.ndarray:
+        return self.params_base + _gather_sum(self.params_per_op, archs)
 
 
 # Costs are rounded to 1e-9 M: float sums in different orders would otherwise split architectures

@@ -38,7 +38,7 @@ from torch.nn import functional as F
 
 from harness.cost import count_cost
 from harness.errors import HarnessError
-from harness.spaces.base import COST_DECIMALS, Arch, CostTable, InputShape, SearchSpace, Supernet
+from harness.spaces.base import Arch, CostTable, InputShape, SearchSpace, Supernet
 from harness.spaces.nats_tss import EDGES, OPS, Cell, ResNetBasicBlock, TinyNetwork, make_op, relu_conv_bn
 
 WIDTHS: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
@@ -263,11 +263,11 @@ class ChainCostTable(CostTable):
     flops_per_pair: np.ndarray  # (num_layers - 1, max_choices, max_choices)
     params_per_pair: np.ndarray
 
-    def flops(self, archs: np.ndarray) -> np.ndarray:
-        return np.round(super().flops(archs) + _gather_pairs(self.flops_per_pair, archs), COST_DECIMALS)
+    def _flops_sum(self, archs: np.ndarray) -> np.ndarray:
+        return super()._flops_sum(archs) + _gather_pairs(self.flops_per_pair, archs)
 
-    def params(self, archs: np.ndarray) -> np.ndarray:
-        return np.round(super().params(archs) + _gather_pairs(self.params_per_pair, archs), COST_DECIMALS)
+    def _params_sum(self, archs: np.ndarray) -> np.ndarray:
+        return super()._params_sum(archs) + _gather_pairs(self.params_per_pair, archs)
 
 
 def _gather_pairs(table: np.ndarray, archs: np.ndarray) -> np.ndarray:
