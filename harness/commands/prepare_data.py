@@ -35,10 +35,6 @@ def _dataset_section(path: Path) -> dict[str, Any]:
     return config["dataset"]
 
 
-def _data_config(path: Path) -> DataConfig:
-    return DataConfig.from_dict(_dataset_section(path))
-
-
 def run(args: argparse.Namespace) -> int:
     section = _dataset_section(args.config)
     if isinstance(section, dict) and section.get("name") == "imagenet":
