@@ -226,10 +226,7 @@ class DataSplits:
         augment: bool,
         generator: torch.Generator | None,
     ) -> Iterator[tuple[Tensor, Tensor]]:
-        channels = len(self.mean)
-        std = torch.tensor(self.std, dtype=torch.float32).view(1, channels, 1, 1)
-        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, channels, 1, 1)
-        scale, shift = 1.0 / (255.0 * std), -mean / std
+        scale, shift = normalisation(self.mean, self.std)
         padding = self.input_shape.resolution // 8
         for start in range(0, count, batch_size):
             stop = min(start + batch_size, count)
@@ -278,16 +275,28 @@ class _Official:
     test_y: Tensor
 
 
+def normalisation(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[Tensor, Tensor]:
+    """(scale, shift) of shape (1, C, 1, 1) mapping uint8 pixels x to (x / 255 - mean) / std as
+    x * scale + shift."""
+    std_t = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    mean_t = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+    return 1.0 / (255.0 * std_t), -mean_t / std_t
+
+
+def data_homes() -> list[Path]:
+    """Where users keep datasets, in search order: $HARNESS_DATA, $TORCH_HOME/datasets, ~/data."""
+    homes = []
+    if os.environ.get("HARNESS_DATA"):
+        homes.append(Path(os.environ["HARNESS_DATA"]).expanduser())
+    if os.environ.get("TORCH_HOME"):
+        homes.append(Path(os.environ["TORCH_HOME"]).expanduser() / "datasets")
+    homes.append(Path.home() / "data")
+    return homes
+
+
 def search_dirs(name: str, root: str | None) -> list[Path]:
     """Where load_dataset looks for dataset `name`, in order; the first with every file wins."""
-    bases = []
-    if root:
-        bases.append(Path(root).expanduser())
-    if os.environ.get("HARNESS_DATA"):
-        bases.append(Path(os.environ["HARNESS_DATA"]).expanduser())
-    if os.environ.get("TORCH_HOME"):
-        bases.append(Path(os.environ["TORCH_HOME"]).expanduser() / "datasets")
-    bases.append(Path.home() / "data")
+    bases = ([Path(root).expanduser()] if root else []) + data_homes()
     dirs = [Path(root).expanduser()] if root else []
     dirs += [base / folder for base in bases for folder in _FOLDERS[name]]
     if name == "fashion-mnist":
@@ -460,12 +469,16 @@ def _split_indices(cfg: DataConfig, n_train: int, n_test: int) -> tuple[Tensor, 
     permutation = torch.randperm(n_train, generator=torch.Generator().manual_seed(cfg.split_seed))
     val = permutation[: cfg.val_images]
     train = permutation[cfg.val_images : cfg.val_images + cfg.train_images]
-    if cfg.test_images is None or cfg.test_images == n_test:
-        test = torch.arange(n_test)
-    else:
-        subset = torch.randperm(n_test, generator=torch.Generator().manual_seed(TEST_SUBSET_SEED))
-        test = subset[: cfg.test_images].sort().values
-    return train, val, test
+    return train, val, held_out_test_indices(cfg.test_images, n_test)
+
+
+def held_out_test_indices(test_images: int | None, n_test: int) -> Tensor:
+    """Indices of the test split: all n_test images, or a sorted subset drawn with the fixed
+    TEST_SUBSET_SEED (not the split seed: runs with different split seeds share it)."""
+    if test_images is None or test_images == n_test:
+        return torch.arange(n_test)
+    subset = torch.randperm(n_test, generator=torch.Generator().manual_seed(TEST_SUBSET_SEED))
+    return subset[:test_images].sort().values
 
 
 def _resize(images: Tensor, resolution: int) -> Tensor:

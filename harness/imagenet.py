@@ -43,7 +43,15 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from harness.data import DataSplits, check_dataset_values, check_section_keys
+from harness.data import (
+    TEST_SUBSET_SEED,
+    DataSplits,
+    check_dataset_values,
+    check_section_keys,
+    data_homes,
+    held_out_test_indices,
+    normalisation,
+)
 from harness.errors import HarnessError
 from harness.io import save_torch, write_json
 from harness.shapes import DATASET_SHAPES, dataset_shape
@@ -65,9 +73,6 @@ OFFICIAL_VAL_IMAGES = 50_000
 # The conventional ImageNet statistics (torchvision's); not recomputed over 1.2M images.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-# Same fixed seed as harness.data: runs with different split seeds share the test subset.
-TEST_SUBSET_SEED = 0
 
 # torchvision's ImageFolder extensions (matched case-insensitively).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -154,13 +159,7 @@ def search_dirs(root: str | None) -> list[Path]:
     $TORCH_HOME/datasets and ~/data. The first holding train/ and val/ wins."""
     if root:
         return [Path(root).expanduser()]
-    bases = []
-    if os.environ.get("HARNESS_DATA"):
-        bases.append(Path(os.environ["HARNESS_DATA"]).expanduser())
-    if os.environ.get("TORCH_HOME"):
-        bases.append(Path(os.environ["TORCH_HOME"]).expanduser() / "datasets")
-    bases.append(Path.home() / "data")
-    return list(dict.fromkeys(base / name for base in bases for name in FOLDER_NAMES))
+    return list(dict.fromkeys(base / name for base in data_homes() for name in FOLDER_NAMES))
 
 
 def locate(root: str | None) -> Path:
@@ -286,12 +285,7 @@ def _split_indices(cfg: ImageNetConfig, n_train: int, n_test: int) -> tuple[Tens
     # `limit`) then sees a random sample of every class, not the first few classes.
     val = permutation[: cfg.val_images]
     train = permutation[cfg.val_images : cfg.val_images + train_count]
-    if cfg.test_images is None or cfg.test_images == n_test:
-        test = torch.arange(n_test)
-    else:
-        subset = torch.randperm(n_test, generator=torch.Generator().manual_seed(TEST_SUBSET_SEED))
-        test = subset[: cfg.test_images].sort().values
-    return train, val, test
+    return train, val, held_out_test_indices(cfg.test_images, n_test)
 
 
 # --------------------------------------------------------------------------- serving batches
@@ -362,9 +356,7 @@ class _Normalise:
     """collate_fn: stack uint8 images (in the worker) and normalise them like DataSplits does."""
 
     def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
-        std_t = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
-        mean_t = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-        self.scale, self.shift = 1.0 / (255.0 * std_t), -mean_t / std_t
+        self.scale, self.shift = normalisation(mean, std)
 
     def __call__(self, items: list[tuple[Tensor, int]]) -> tuple[Tensor, Tensor]:
         images = torch.stack([image for image, _ in items])
