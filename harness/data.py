@@ -203,16 +203,8 @@ class DataSplits:
         evaluation pass. `limit` caps the number of images (a random subset when shuffled).
         """
         images, labels = self.split(split)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be >= 0 or None, got {limit}")
-        if augment is None:
-            augment = self.augment and split == "train" and generator is not None
-        if augment and generator is None:
-            raise ValueError("augmentation needs a generator (for reproducibility); pass generator= or augment=False")
-        count = len(labels) if limit is None else min(limit, len(labels))
-        order = None if generator is None else torch.randperm(len(labels), generator=generator)[:count]
+        augment, count, order = plan_pass(len(labels), split, batch_size, dataset_augments=self.augment,
+                                          generator=generator, augment=augment, limit=limit)
         return self._iterate(images, labels, order, count, batch_size, drop_last, augment, generator)
 
     def _iterate(
@@ -273,6 +265,25 @@ class _Official:
     train_y: Tensor
     test_x: Tensor
     test_y: Tensor
+
+
+def plan_pass(n: int, split: str, batch_size: int, *, dataset_augments: bool, generator: torch.Generator | None,
+              augment: bool | None, limit: int | None) -> tuple[bool, int, Tensor | None]:
+    """The contract of `batches` shared by every splits class: (augment, image count, order).
+    Shuffled iff a generator is given (order = its permutation, else None for file order);
+    augmentation defaults to on for shuffled "train" passes of a dataset configured to augment;
+    `limit` caps the count."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0 or None, got {limit}")
+    if augment is None:
+        augment = dataset_augments and split == "train" and generator is not None
+    if augment and generator is None:
+        raise ValueError("augmentation needs a generator (for reproducibility); pass generator= or augment=False")
+    count = n if limit is None else min(limit, n)
+    order = None if generator is None else torch.randperm(n, generator=generator)[:count]
+    return augment, count, order
 
 
 def normalisation(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[Tensor, Tensor]:

@@ -51,6 +51,7 @@ from harness.data import (
     data_homes,
     held_out_test_indices,
     normalisation,
+    plan_pass,
 )
 from harness.errors import HarnessError
 from harness.io import save_torch, write_json
@@ -414,22 +415,12 @@ class ImageFolderSplits:
         caps the number of images (a random subset when shuffled, else the first ones).
         """
         files, labels = self.split(split)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be >= 0 or None, got {limit}")
-        if augment is None:
-            augment = self.augment and split == "train" and generator is not None
-        if augment and generator is None:
-            raise ValueError("augmentation needs a generator (for reproducibility); pass generator= or augment=False")
-        count = len(labels) if limit is None else min(limit, len(labels))
-        if generator is None:
-            order = list(range(count))
-        else:
-            order = torch.randperm(len(labels), generator=generator)[:count].tolist()
+        augment, count, permutation = plan_pass(len(labels), split, batch_size, dataset_augments=self.augment,
+                                                generator=generator, augment=augment, limit=limit)
+        order = list(range(count)) if permutation is None else permutation.tolist()
         keys: list[Any] = order
         if augment:
-            assert generator is not None  # checked above
+            assert generator is not None  # plan_pass refuses augmentation without one
             seeds = torch.randint(0, 2**62, (count,), generator=generator).tolist()
             keys = list(zip(order, seeds))
         dataset = _ImageFiles(self.root / SPLIT_FOLDERS[split], files, labels, self.input_shape.resolution, augment)
