@@ -22,6 +22,7 @@ from torch import nn
 
 from benchmarks.core import Figure, Goal
 from benchmarks.fixtures import PAPER_KNOBS, PAPER_SHAPE
+from harness.devices import synchronize
 from harness.optim import make_sgd, select_trainable
 from harness.shapes import dataset_shape
 from harness.spaces import build_space, space_names
@@ -80,17 +81,12 @@ def throughput(space: SearchSpace, device: torch.device, batch: int, rule: str, 
     supernet.train()
     for _ in range(sizes.warmup):
         step()
-    _synchronize(device)
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(sizes.steps):
         step()
-    _synchronize(device)
+    synchronize(device)
     return batch * sizes.steps / (time.perf_counter() - start)
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def run(sizes: Sizes) -> list[Figure]:

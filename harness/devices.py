@@ -165,3 +165,11 @@ def pin_device(device: torch.device | str) -> torch.device:
         os.environ[CHOSEN_ENV] = str(_claim.index)
     torch.cuda.set_device(_claim.index)
     return torch.device("cuda", _claim.index)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously): call before reading a clock."""
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

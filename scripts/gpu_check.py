@@ -43,6 +43,7 @@ import torch
 from torch import nn
 
 from harness import devices
+from harness.devices import synchronize
 from harness.data import DataSplits
 from harness.method import ScoreContext
 from harness.optim import make_sgd, select_trainable
@@ -61,11 +62,6 @@ RESULTS: list[tuple[str, bool, str]] = []
 def report(name: str, ok: bool, detail: str) -> None:
     RESULTS.append((name, ok, detail))
     print(f"[{'ok' if ok else 'FAIL'}] {name}: {detail}", flush=True)
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def synthetic_data(resolution: int, train: int, val: int, seed: int = 0) -> DataSplits:
@@ -280,7 +276,7 @@ def main() -> int:
     train_images = args.batch_size * (8 if small else 40)
     args.epochs = 1.0
 
-    device = devices.pin_device(setup_torch(args.device, args.threads))
+    device = setup_torch(args.device, args.threads)  # pins this process's GPU (harness.devices)
     print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, device {device}"
           + (f" ({torch.cuda.get_device_name(device)}, {torch.cuda.device_count()} visible)" if device.type == "cuda" else "")
           + f"; nats-tss C={C} N={N} at {resolution} px", flush=True)
