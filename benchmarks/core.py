@@ -58,13 +58,15 @@ def measure(fn: Callable[[], Any], *, repeats: int, warmup: int = 1) -> Timing:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     for _ in range(warmup):
         fn()
-    times, cpu = [], []
-    for _ in range(repeats):
-        wall_start, cpu_start = time.perf_counter(), time.process_time()
-        fn()
-        times.append(time.perf_counter() - wall_start)
-        cpu.append(time.process_time() - cpu_start)
-    return Timing(tuple(times), tuple(cpu))
+    wall, cpu = zip(*(_timed(fn) for _ in range(repeats)))
+    return Timing(tuple(wall), tuple(cpu))
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """(wall seconds, this process's CPU seconds) of one call."""
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall_start, time.process_time() - cpu_start
 
 
 def measure_interleaved(fns: dict[str, Callable[[], Any]], *, repeats: int, warmup: int = 1) -> dict[str, Timing]:
@@ -78,10 +80,9 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], *, repeats: int, warm
     names = list(fns)
     for round_ in range(repeats):
         for name in names if round_ % 2 == 0 else reversed(names):
-            wall_start, cpu_start = time.perf_counter(), time.process_time()
-            fns[name]()
-            times[name].append(time.perf_counter() - wall_start)
-            cpu[name].append(time.process_time() - cpu_start)
+            wall, cpu_s = _timed(fns[name])
+            times[name].append(wall)
+            cpu[name].append(cpu_s)
     return {name: Timing(tuple(times[name]), tuple(cpu[name])) for name in fns}
 
 

@@ -192,27 +192,30 @@ def read_benchmark_tsvs(results: Path) -> pd.DataFrame:
 
 def work_seconds(results: Path) -> dict[str, float]:
     """Seconds spent training, scoring or evaluating inside the jobs, by rule, from the run's own
-    records (retraining counts its test-set evaluation: that is the ground truth being measured).
-    scoring.json times only the final checkpoint; every checkpoint scores the same archs, so the
-    job's scoring time is taken as that time x the number of checkpoints (train.json)."""
+    records (retraining counts its test-set evaluation: that is the ground truth being measured)."""
     train = sum(read_json(p)["train_time_s"] for p in _glob(results, P.TRAIN_RECORD))
-    score = 0.0
-    for path in _glob(results, P.SCORING_RECORD):
-        record = read_json(path)
-        train_record = path.parent / "supernet" / P.TRAIN_RECORD_NAME
-        checkpoints = len(read_json(train_record)["checkpoints"]) if train_record.exists() else 1
-        score += record["score_time_s"] * checkpoints
-    retrain = sum(_csv_seconds(p) for p in _glob(results, P.GT_SHARD))
-    work = {"train_supernet": train, "score": score, "retrain_shard": retrain}
-    # Stages that only some versions of the workflow have (rule name: its records).
-    if hasattr(P, "SEARCH"):
-        work["search"] = sum(read_json(p)[key]["wall_time_s"] for p in _glob(results, P.SEARCH)
-                             for key in ("evolution", "random") if key in read_json(p))
-    if hasattr(P, "FINAL"):
-        work["final"] = sum(_csv_seconds(p) for p in _glob(results, P.FINAL))
-    if hasattr(P, "ALL_SCORING_RECORD"):  # every architecture scored at the final checkpoint only
-        work["score_all_archs"] = sum(read_json(p).get("score_time_s", 0.0) for p in _glob(results, P.ALL_SCORING_RECORD))
-    return work
+    score = sum(_scoring_seconds(p) for p in _glob(results, P.SCORING_RECORD))
+    searches = [read_json(p) for p in _glob(results, P.SEARCH)]
+    return {
+        "train_supernet": train,
+        "score": score,
+        "retrain_shard": sum(_csv_seconds(p) for p in _glob(results, P.GT_SHARD)),
+        "search": sum(record[key]["wall_time_s"] for record in searches for key in ("evolution", "random") if key in record),
+        "final": sum(_csv_seconds(p) for p in _glob(results, P.FINAL)),
+        # every architecture scored at the final checkpoint only
+        "score_all_archs": sum(read_json(p).get("score_time_s", 0.0) for p in _glob(results, P.ALL_SCORING_RECORD)),
+    }
+
+
+def _scoring_seconds(path: Path) -> float:
+    """A score job's scoring time over all its checkpoints: recorded as such, or (older runs,
+    whose scoring.json timed the final checkpoint only) that time x the checkpoints in train.json."""
+    record = read_json(path)
+    if "all_checkpoints_score_time_s" in record:
+        return float(record["all_checkpoints_score_time_s"])
+    train_record = path.parent / "supernet" / P.TRAIN_RECORD_NAME
+    checkpoints = len(read_json(train_record)["checkpoints"]) if train_record.exists() else 1
+    return float(record["score_time_s"]) * checkpoints
 
 
 def _csv_seconds(path: Path) -> float:
@@ -303,7 +306,7 @@ def run_figures(found: DefaultRun | None, startup_s: float) -> list[Figure]:
         Figure(names[1], share, "%", goals[1],
                f"(job seconds + Snakemake start-up - training/scoring seconds) / (job seconds + start-up) = "
                f"({total_job_s:.0f} + {snakemake_s:.0f} - {total_work:.0f}) / {total_s:.0f}; job seconds from the benchmark TSVs' `s` (from the log's timestamps for rules "
-               f"without one); training/scoring from train.json, scoring.json (x checkpoints) and the shards' "
+               f"without one); training/scoring from train.json, scoring.json (all checkpoints) and the shards' "
                f"train_time_s + eval_time_s. Per rule: {per_rule}. Start-up alone: {n_jobs} jobs x {startup_s:.1f} s "
                f"(`python -m harness --help` now) = {n_jobs * startup_s:.0f} s"),
         Figure(names[2], float("nan") if peak is None else float(peak["max_rss"]), "MB", goals[2],
