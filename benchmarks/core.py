@@ -58,11 +58,11 @@ def measure(fn: Callable[[], Any], *, repeats: int, warmup: int = 1) -> Timing:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     for _ in range(warmup):
         fn()
-    wall, cpu = zip(*(_timed(fn) for _ in range(repeats)))
+    wall, cpu = zip(*(timed(fn) for _ in range(repeats)))
     return Timing(tuple(wall), tuple(cpu))
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
+def timed(fn: Callable[[], Any]) -> tuple[float, float]:
     """(wall seconds, this process's CPU seconds) of one call."""
     wall_start, cpu_start = time.perf_counter(), time.process_time()
     fn()
@@ -80,7 +80,7 @@ def measure_interleaved(fns: dict[str, Callable[[], Any]], *, repeats: int, warm
     names = list(fns)
     for round_ in range(repeats):
         for name in names if round_ % 2 == 0 else reversed(names):
-            wall, cpu_s = _timed(fns[name])
+            wall, cpu_s = timed(fns[name])
             times[name].append(wall)
             cpu[name].append(cpu_s)
     return {name: Timing(tuple(times[name]), tuple(cpu[name])) for name in fns}

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from benchmarks.core import Figure, Goal, fmt_seconds, measure
+from benchmarks.core import Figure, Goal, fmt_seconds, measure, timed
 from benchmarks.fixtures import default_config, default_data, default_space, paper_space, random_batch
 from benchmarks.subnet_eval import network_tag
 from harness.data import DataSplits
@@ -164,10 +164,9 @@ def paired_step_times(bn: Trainer, full: Trainer, paths: list[Arch]) -> PairedSt
     cpu: dict[int, list[float]] = {id(bn): [], id(full): []}
     for i, arch in enumerate(paths):
         for trainer in (bn, full) if i % 2 == 0 else (full, bn):
-            wall_start, cpu_start = time.perf_counter(), time.process_time()
-            trainer.step(arch)
-            wall[id(trainer)].append(time.perf_counter() - wall_start)
-            cpu[id(trainer)].append(time.process_time() - cpu_start)
+            wall_s, cpu_s = timed(lambda: trainer.step(arch))  # noqa: B023 (called at once)
+            wall[id(trainer)].append(wall_s)
+            cpu[id(trainer)].append(cpu_s)
     return PairedSteps(tuple(wall[id(bn)]), tuple(wall[id(full)]), tuple(cpu[id(bn)]), tuple(cpu[id(full)]))
 
 
