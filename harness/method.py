@@ -6,6 +6,14 @@
     epoch_fraction its supernet budget as a fraction of the configured baseline epochs
     scorer         (context, archs) -> one score per architecture, higher = better
     options        the scorer's options with their defaults; config may override them
+    kind           "supernet" (trains one), "zero-cost" (a training-free proxy computed on a
+                   network) or "trivial" (a structural count: params, FLOPs, conv ops)
+    baseline       the method this one's costs and ranking are compared with (BN-NAS on the
+                   SPOS sampler -> "spos"), or None for a method that is its own baseline
+    population_relative  a score depends on which architectures are scored together (e.g. a
+                   log-rank within the scored set): scores are comparable only within one job
+    stochastic     the score depends on the seed (draws data, inputs or initialisations):
+                   such a method is scored with several seeds
     space_knobs    {space: {knob: value}}: knobs that override a space's for this method's
                    supernet and scoring (e.g. {nats-tss: {op_bn: all}} for the BN-after-every-op
                    ablation); the architecture sample and ground truth stay the space's own. A
@@ -48,6 +56,7 @@ class ScoreContext:
 
 
 Scorer = Callable[[ScoreContext, np.ndarray], np.ndarray]
+METHOD_KINDS = ("supernet", "zero-cost", "trivial")
 
 
 @dataclass(frozen=True)
@@ -60,8 +69,17 @@ class Method:
     epoch_fraction: float = 1.0
     options: Mapping[str, Any] = field(default_factory=dict)
     space_knobs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    kind: str = "supernet"
+    baseline: str | None = None
+    population_relative: bool = False
+    stochastic: bool = False
 
     def __post_init__(self) -> None:
+        if self.kind not in METHOD_KINDS:
+            raise HarnessError(f"method {self.name!r}: unknown kind {self.kind!r}; use one of {METHOD_KINDS}")
+        if (self.kind == "supernet") != (self.sampler is not None):
+            raise HarnessError(f"method {self.name!r}: kind {self.kind!r} does not fit sampler {self.sampler!r}: "
+                               "a supernet method names a sampler, a zero-cost or trivial one has sampler None")
         if self.sampler is not None and self.sampler not in SAMPLERS:
             raise HarnessError(f"method {self.name!r}: unknown sampler {self.sampler!r}; use one of {sorted(SAMPLERS)} or None")
         if self.trainable not in TRAINABLE_RULES:
@@ -81,7 +99,7 @@ class Method:
 
     def with_overrides(self, name: str, overrides: Mapping[str, Any]) -> "Method":
         """A variant: part names (sampler, trainable, epoch_fraction) or scorer options."""
-        parts = {"sampler", "trainable", "epoch_fraction", "summary", "space_knobs"}
+        parts = {"sampler", "trainable", "epoch_fraction", "summary", "space_knobs", "baseline"}
         unknown = set(overrides) - parts - set(self.options)
         if unknown:
             raise HarnessError(
@@ -103,4 +121,8 @@ class Method:
             "scorer": getattr(self.scorer, "__name__", str(self.scorer)),
             "options": dict(self.options),
             "space_knobs": dict(self.space_knobs),
+            "kind": self.kind,
+            "baseline": self.baseline,
+            "population_relative": self.population_relative,
+            "stochastic": self.stochastic,
         }

@@ -18,10 +18,11 @@ BNNAS = Method(
     sampler="uniform",
     trainable="bn",
     epoch_fraction=0.1,
+    baseline="spos",
     options={"statistic": "abs_gamma", "no_bn_score": 0.0},
 )
 BNNAS_FAIRNAS = dataclasses.replace(
-    BNNAS, name="bnnas-fairnas", sampler="fair",
+    BNNAS, name="bnnas-fairnas", sampler="fair", baseline="fairnas",
     summary="strict-fairness paths, only BN trained for 10% of the epochs; score = BN indicator",
 )
 METHODS = [BNNAS, BNNAS_FAIRNAS]

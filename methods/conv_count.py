@@ -11,4 +11,5 @@ METHOD = Method(
     summary="no supernet; score = number of layers whose chosen op has a conv (sign: higher = better)",
     scorer=conv_count_scorer,
     sampler=None,
+    kind="trivial",
 )

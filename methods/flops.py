@@ -9,4 +9,5 @@ METHOD = Method(
     summary="no supernet; score = FLOPs (M) from the cost table (sign: higher = better)",
     scorer=flops_scorer,
     sampler=None,
+    kind="trivial",
 )

@@ -10,5 +10,7 @@ METHOD = Method(
     summary="no supernet; score = sum of per-layer gradient L2 norms on one batch (sign: higher = better)",
     scorer=grad_norm_scorer,
     sampler=None,
+    kind="zero-cost",
+    stochastic=True,
     options={"batch_size": DEFAULT_BATCH_SIZE},
 )

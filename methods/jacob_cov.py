@@ -11,5 +11,7 @@ METHOD = Method(
     summary="no supernet; score = jacobian-covariance score on one batch (sign: higher = better)",
     scorer=jacob_cov_scorer,
     sampler=None,
+    kind="zero-cost",
+    stochastic=True,
     options={"batch_size": DEFAULT_BATCH_SIZE},
 )

@@ -11,5 +11,7 @@ METHOD = Method(
     summary="no supernet; score = log|det K| of ReLU binary codes on one batch (sign: higher = better)",
     scorer=naswot_scorer,
     sampler=None,
+    kind="zero-cost",
+    stochastic=True,
     options={"batch_size": DEFAULT_BATCH_SIZE},
 )

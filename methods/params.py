@@ -9,4 +9,5 @@ METHOD = Method(
     summary="no supernet; score = parameter count (M) from the cost table (sign: higher = better)",
     scorer=params_scorer,
     sampler=None,
+    kind="trivial",
 )

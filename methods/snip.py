@@ -10,5 +10,7 @@ METHOD = Method(
     summary="no supernet; score = sum |g * w| over conv/linear weights on one batch (sign: higher = better)",
     scorer=snip_scorer,
     sampler=None,
+    kind="zero-cost",
+    stochastic=True,
     options={"batch_size": DEFAULT_BATCH_SIZE},
 )

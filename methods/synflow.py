@@ -11,4 +11,5 @@ METHOD = Method(
     summary="no supernet; score = synflow at init (no BN, float64, all-ones input) (sign: higher = better)",
     scorer=synflow_scorer,
     sampler=None,
+    kind="zero-cost",
 )
