@@ -69,12 +69,14 @@ class Method:
     epoch_fraction: float = 1.0
     options: Mapping[str, Any] = field(default_factory=dict)
     space_knobs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    kind: str = "supernet"
+    kind: str | None = None  # None: "supernet" with a sampler, else "zero-cost"
     baseline: str | None = None
     population_relative: bool = False
     stochastic: bool = False
 
     def __post_init__(self) -> None:
+        if self.kind is None:
+            object.__setattr__(self, "kind", "supernet" if self.sampler is not None else "zero-cost")
         if self.kind not in METHOD_KINDS:
             raise HarnessError(f"method {self.name!r}: unknown kind {self.kind!r}; use one of {METHOD_KINDS}")
         if (self.kind == "supernet") != (self.sampler is not None):

@@ -12,7 +12,7 @@ import torch
 
 import methods
 from harness.errors import HarnessError
-from harness.method import ScoreContext
+from harness.method import Method, ScoreContext
 from harness.scorers import bn_indicator, bn_score_table, validation_accuracy
 from harness.supernet_training import SupernetRecipe, train_supernet
 
@@ -100,3 +100,16 @@ def test_validation_accuracy_recalibrates_bn(tiny_space, tiny_data, sample):
     stem_bn = next(m for m in supernet.modules() if isinstance(m, torch.nn.BatchNorm2d))
     assert int(stem_bn.num_batches_tracked) == SCORING["recalibration_batches"]
     assert not torch.allclose(stem_bn.running_var, torch.ones_like(stem_bn.running_var))
+
+
+def test_kind_follows_the_sampler_unless_given_and_must_fit_it():
+    score = lambda ctx, archs: np.ones(len(archs))  # noqa: E731
+    assert Method(name="a", summary="", scorer=score, sampler=None).kind == "zero-cost"
+    assert Method(name="b", summary="", scorer=score, sampler="uniform").kind == "supernet"
+    assert Method(name="c", summary="", scorer=score, sampler=None, kind="trivial").kind == "trivial"
+    with pytest.raises(HarnessError, match="does not fit sampler"):
+        Method(name="d", summary="", scorer=score, sampler="uniform", kind="trivial")
+    with pytest.raises(HarnessError, match="unknown kind"):
+        Method(name="e", summary="", scorer=score, sampler=None, kind="magic")
+    assert {m.kind for m in methods.registry().values()} >= {"supernet", "zero-cost", "trivial"}
+    assert methods.registry()["bnnas"].baseline == "spos" and methods.registry()["bnnas-fairnas"].baseline == "fairnas"
