@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
+import warnings
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
@@ -497,7 +498,9 @@ def meco_score(model: nn.Module, x: torch.Tensor) -> float:
         if isinstance(out, torch.Tensor) and out.dim() >= 2:
             feature = out[0].detach().double()
             feature = feature.reshape(feature.shape[0], -1)
-            corr = torch.nan_to_num(torch.corrcoef(feature), nan=0.0, posinf=0.0, neginf=0.0)
+            with warnings.catch_warnings():  # a one-column feature: corrcoef warns, then NaN -> 0
+                warnings.simplefilter("ignore", UserWarning)
+                corr = torch.nan_to_num(torch.corrcoef(feature), nan=0.0, posinf=0.0, neginf=0.0)
             values.append(float(torch.linalg.eigvalsh(corr.reshape(len(feature), len(feature)))[0]))
 
     hooks = [module.register_forward_hook(record) for module in model.modules()]
