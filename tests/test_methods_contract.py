@@ -45,6 +45,29 @@ def test_every_method_scores_the_sample(name, tiny_space, tiny_data, sample, tmp
     np.testing.assert_array_equal(scores, again)
 
 
+# Methods whose score of an architecture depends on which others are scored with it (AZ-NAS
+# ranks its components within the scored set): their scores compare only within one job.
+POPULATION_RELATIVE = {"az_nas"}
+
+
+def test_the_population_relative_methods_are_the_declared_ones():
+    declared = {name for name, method in methods.registry().items() if method.population_relative}
+    assert declared == POPULATION_RELATIVE
+
+
+@pytest.mark.parametrize("name", sorted(n for n, m in methods.registry().items() if not m.trains_supernet))
+def test_population_relative_means_the_population_changes_the_scores(name, tiny_space, tiny_data, sample):
+    """Scoring the first three archs alone or within the whole sample: the same scores exactly
+    when the method is not population-relative. (Supernet methods score each arch by lookup or
+    by its own validation pass and are not population-relative; training one here is too slow.)"""
+    method = methods.resolve(name)
+    context = ScoreContext(space=tiny_space, supernet=None, data=tiny_data,
+                           options={**SCORING, **method.options}, seed=0, device=CPU)
+    alone = method.scorer(context, sample[:3])
+    within = method.scorer(context, sample)[:3]
+    assert np.array_equal(alone, within) == (name not in POPULATION_RELATIVE)
+
+
 def test_a_new_file_in_methods_is_registered(tmp_path, monkeypatch):
     (tmp_path / "myproxy.py").write_text(textwrap.dedent("""
         import numpy as np
