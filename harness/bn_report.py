@@ -69,7 +69,7 @@ def sweep_runs(space: Any) -> list[Any]:
     """The budget sweep: BN-NAS runs that differ from `bnnas` only in epoch_fraction, by steps."""
     runs = [run for run in _bn_runs(space)
             if all(run.train["method"].get(k) == v for k, v in SWEEP_BASE.items())
-            and not run.train["method"].get("space_knobs")
+            and not (run.train["method"].get("space_knobs") or {}).get(space.name)
             and run.train["method"].get("options", {}).get("statistic", "abs_gamma") == "abs_gamma"]
     return sorted(runs, key=lambda run: run.train.get("steps", 0))
 
