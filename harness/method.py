@@ -4,6 +4,8 @@
                    method that needs no supernet (zero-cost proxies, trivial baselines)
     trainable      which supernet parameters are trained ("all", "bn", "last_bn")
     epoch_fraction its supernet budget as a fraction of the configured baseline epochs
+    recipe         the supernet optimiser: "spos" (the config's `supernet` section, shared by
+                   SPOS and FairNAS) or "official" (the BN-NAS code's optimiser, harness.recipes)
     scorer         (context, archs) -> one score per architecture, higher = better
     options        the scorer's options with their defaults; config may override them
     kind           "supernet" (trains one), "zero-cost" (a training-free proxy computed on a
@@ -35,6 +37,7 @@ import torch
 
 from harness.errors import HarnessError
 from harness.optim import TRAINABLE_RULES
+from harness.recipes import RECIPES
 from harness.samplers import SAMPLERS
 from harness.spaces.base import SearchSpace, Supernet
 
@@ -67,6 +70,7 @@ class Method:
     sampler: str | None = "uniform"
     trainable: str = "all"
     epoch_fraction: float = 1.0
+    recipe: str = "spos"
     options: Mapping[str, Any] = field(default_factory=dict)
     space_knobs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     kind: str | None = None  # None: "supernet" with a sampler, else "zero-cost"
@@ -86,6 +90,8 @@ class Method:
             raise HarnessError(f"method {self.name!r}: unknown sampler {self.sampler!r}; use one of {sorted(SAMPLERS)} or None")
         if self.trainable not in TRAINABLE_RULES:
             raise HarnessError(f"method {self.name!r}: unknown trainable rule {self.trainable!r}; use one of {TRAINABLE_RULES}")
+        if self.recipe not in RECIPES:
+            raise HarnessError(f"method {self.name!r}: unknown recipe {self.recipe!r}; use one of {RECIPES}")
         if not 0 < self.epoch_fraction <= 1000:
             raise HarnessError(f"method {self.name!r}: epoch_fraction must be > 0, got {self.epoch_fraction}")
 
@@ -101,7 +107,7 @@ class Method:
 
     def with_overrides(self, name: str, overrides: Mapping[str, Any]) -> "Method":
         """A variant: part names (sampler, trainable, epoch_fraction) or scorer options."""
-        parts = {"sampler", "trainable", "epoch_fraction", "summary", "space_knobs", "baseline"}
+        parts = {"sampler", "trainable", "epoch_fraction", "recipe", "summary", "space_knobs", "baseline"}
         unknown = set(overrides) - parts - set(self.options)
         if unknown:
             raise HarnessError(
@@ -120,6 +126,7 @@ class Method:
             "sampler": self.sampler,
             "trainable": self.trainable,
             "epoch_fraction": self.epoch_fraction,
+            "recipe": self.recipe,
             "scorer": getattr(self.scorer, "__name__", str(self.scorer)),
             "options": dict(self.options),
             "space_knobs": dict(self.space_knobs),

@@ -25,6 +25,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from harness import paths  # noqa: E402
+from harness.bn_report import bn_indicator_html  # noqa: E402
 from harness.commands.correlate import CORRELATION_COLUMNS, NOISE_CEILING, mean_truth, parse_path  # noqa: E402
 from harness.io import atomic_path, read_json, write_csv  # noqa: E402
 from harness.metrics import kendall_tau  # noqa: E402
@@ -578,6 +579,7 @@ def space_html(space: Space, costs: pd.DataFrame) -> str:
     ablation = ablation_table(space)
     if len(ablation) > 1:
         parts += ["<h3>BN-NAS ablations</h3>", table_html(ablation)]
+    parts.append(bn_indicator_html(space))
     queried = nats_query_table(space)
     if not queried.empty:
         parts += ["<h3>NATS-Bench ground truth: what was queried</h3>",

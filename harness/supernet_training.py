@@ -16,7 +16,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,37 +27,15 @@ from tqdm import tqdm
 
 from harness.data import DataSplits
 from harness.errors import HarnessError
-from harness.io import read_json, save_torch, write_json
+from harness.io import read_json, save_torch, write_csv, write_json
 from harness.method import Method
 from harness.paths import CHECKPOINT_NAME, RESUME_NAME, STALE_RESUME_NAME, TRAIN_RECORD_NAME
+from harness.bn_diagnostics import DIAGNOSTICS_NAME, GammaBaseline, diagnostics_frame
 from harness.optim import check_finite, lr_factor, make_sgd, select_trainable
+from harness.recipes import SupernetRecipe, recipe_for
 from harness.samplers import make_sampler
 from harness.seeding import derive_seed, seed_everything
 from harness.spaces.base import SearchSpace, Supernet
-
-
-@dataclass(frozen=True)
-class SupernetRecipe:
-    epochs: float
-    batch_size: int
-    lr: float
-    lr_schedule: str
-    min_lr: float
-    momentum: float
-    nesterov: bool
-    weight_decay: float
-    label_smoothing: float
-    grad_clip: float | None
-    curve_points: int
-
-    @classmethod
-    def from_dict(cls, section: dict[str, Any]) -> "SupernetRecipe":
-        return cls(**{f.name: section[f.name] for f in fields(cls)})
-
-    @classmethod
-    def for_space(cls, section: dict[str, Any], space: str) -> "SupernetRecipe":
-        """The config's recipe with the space's baseline epochs (supernet.space_epochs)."""
-        return cls.from_dict({**section, "epochs": section["space_epochs"].get(space, section["epochs"])})
 
 
 @dataclass(frozen=True)
@@ -88,19 +66,23 @@ def plan_schedule(recipe: SupernetRecipe, method: Method, train_images: int, pat
 
 def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe: SupernetRecipe, *,
                    seed: int, out_dir: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
-    """Train (or resume) one supernet; write ckpt{i}.pt at each curve point and train.json."""
+    """Train (or resume) one supernet; write ckpt{i}.pt at each curve point, train.json and the
+    gamma diagnostics (gamma_diagnostics.csv). `recipe` is the config's shared recipe; a method
+    whose recipe is "official" trains with BN-NAS's own (harness.recipes)."""
     if not method.trains_supernet:
         raise HarnessError(f"method {method.name!r} has no supernet to train (sampler None)")
+    recipe, recipe_record = recipe_for(method.recipe, recipe)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = seed_everything(seed)
     supernet = space.build_supernet().to(device)
+    gamma0 = GammaBaseline.of(space, supernet, method.options)
     trainable = select_trainable(supernet, method.trainable)
     optimizer = make_sgd(supernet, trainable, lr=recipe.lr, momentum=recipe.momentum,
                          nesterov=recipe.nesterov, weight_decay=recipe.weight_decay)
     sampler = make_sampler(method.sampler, space)
     paths_per_step = len(sampler(np.random.default_rng(0)))
     schedule = plan_schedule(recipe, method, len(data.train_y), paths_per_step)
-    criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+    criterion = make_criterion(recipe)
 
     run_key = _run_key(supernet, method, data, recipe, seed)
     state = _load_resume(out_dir / RESUME_NAME, supernet, optimizer, rng, run_key)
@@ -125,7 +107,7 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
                 index = schedule.checkpoint_steps.index(step)
                 save_torch(supernet.state_dict(), out_dir / CHECKPOINT_NAME.format(checkpoint=index))
                 checkpoints.append({"checkpoint": index, "epoch": schedule.epoch_at(step), "step": step,
-                                    "time_s": time.perf_counter() - started})
+                                    "time_s": time.perf_counter() - started, **gamma0.diagnose(supernet)})
             if offset == schedule.steps_per_epoch and step < schedule.total_steps:
                 _save_resume(out_dir / RESUME_NAME, supernet, optimizer, rng, step, skipped,
                              time.perf_counter() - started, checkpoints, run_key)
@@ -141,11 +123,13 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
         "train_time_s": checkpoints[-1]["time_s"],
         "trainable_params": sum(p.numel() for p in trainable),
         "total_params": sum(p.numel() for p in supernet.parameters()),
-        "recipe": recipe.__dict__,
+        "recipe": asdict(recipe),
+        "recipe_source": recipe_record,
         "checkpoints": checkpoints,
         "device": str(device),
         "threads": torch.get_num_threads(),
     }
+    write_csv(diagnostics_frame(checkpoints), out_dir / DIAGNOSTICS_NAME)
     write_json(record, out_dir / TRAIN_RECORD_NAME)
     return record
 
@@ -172,10 +156,25 @@ def _train_step(supernet: Supernet, space: SearchSpace, paths: list, batches, cr
             any_grad = True
     if not any_grad:
         return False
-    if recipe.grad_clip is not None:
-        nn.utils.clip_grad_norm_(trainable, recipe.grad_clip)
+    clip_gradients(trainable, recipe)
     optimizer.step()
     return True
+
+
+def make_criterion(recipe: SupernetRecipe) -> nn.Module:
+    """Cross-entropy with the recipe's label smoothing (official BN-NAS: 0.1)."""
+    return nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+
+
+def clip_gradients(params: list[nn.Parameter], recipe: SupernetRecipe) -> None:
+    """Clip by global norm (the SPOS recipe) or every element to [-grad_clip, grad_clip] (the
+    BN-NAS code's clip_grad_value_)."""
+    if recipe.grad_clip is None:
+        return
+    if recipe.grad_clip_mode == "value":
+        nn.utils.clip_grad_value_(params, recipe.grad_clip)
+    else:
+        nn.utils.clip_grad_norm_(params, recipe.grad_clip)
 
 
 def _run_key(supernet: Supernet, method: Method, data: DataSplits, recipe: SupernetRecipe, seed: int) -> str:

@@ -251,15 +251,16 @@ def test_candidate_ops_give_every_width_its_own_bns() -> None:
     ops = supernet.candidate_ops()
     assert len(ops) == 5 and all(len(per_layer) == 8 for per_layer in ops)
     for layer, per_layer in enumerate(ops):
-        assert [len(bns) for bns in per_layer] == [[6, 2, 6, 2, 7][layer]] * 8
+        assert [len(bns) for bns in per_layer] == [[5, 2, 6, 2, 6][layer]] * 8
         for choice, bns in enumerate(per_layer):
             assert all(type(bn) is nn.BatchNorm2d and bn.num_features == space.channels[choice] for bn in bns)
     all_bns = [id(bn) for per_layer in ops for bns in per_layer for bn in bns]
-    assert len(all_bns) == len(set(all_bns)) == 8 * 23
-    np.testing.assert_array_equal(bn_score_table(supernet), np.array([[6], [2], [6], [2], [7]]) * np.ones((1, 8)))
+    assert len(all_bns) == len(set(all_bns)) == 8 * 21
+    np.testing.assert_array_equal(bn_score_table(supernet), np.array([[5], [2], [6], [2], [6]]) * np.ones((1, 8)))
     last_bn = {id(p) for p in select_trainable(supernet, "last_bn")}
-    assert last_bn == {id(p) for p in select_trainable(supernet, "bn")}
-    assert last_bn == {id(p) for m in supernet.modules() if isinstance(m, nn.BatchNorm2d) for p in m.parameters()}
+    unscored = {id(p) for block in (supernet.stem, supernet.lastact) for p in block.parameters()}
+    assert last_bn == {id(p) for p in select_trainable(supernet, "bn")} - unscored
+    assert last_bn == {id(p) for m in supernet.modules() if isinstance(m, nn.BatchNorm2d) for p in m.parameters()} - unscored
     assert not supernet.stem[0].weight.requires_grad
 
 

@@ -111,7 +111,7 @@ def checkpoint_rows(
             raise HarnessError(f"{scores_path}: checkpoint {checkpoint} scores some arch_id more than once")
         accuracy = truth.loc[group["arch_id"]].to_numpy()
         identity = {"checkpoint": int(checkpoint), "epoch": float(group["epoch"].iloc[0])}
-        for row in metric_rows(group["score"].to_numpy(), accuracy, args):
+        for row in metric_rows(group["score"].to_numpy(), accuracy, args) + structure_rows(group, accuracy, args):
             rows.append({**identity, **row})
     return rows
 
@@ -123,6 +123,14 @@ def metric_rows(scores: np.ndarray, truth: np.ndarray, args: argparse.Namespace)
     return correlation_rows(
         scores, truth, n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed, topk=args.topk
     )
+
+
+def structure_rows(group: pd.DataFrame, truth: np.ndarray, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Kendall tau within strata of equal conv-op count (issue 13, harness.structure_control)."""
+    from harness.structure_control import within_conv_count_rows
+
+    return within_conv_count_rows(group["score"].to_numpy(), truth, group["arch_str"], args.space,
+                                  n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed)
 
 
 def noise_ceiling_rows(retrain: pd.DataFrame, args: argparse.Namespace) -> list[dict]:

@@ -41,6 +41,13 @@ class Supernet(nn.Module, ABC):
         its instances the mean |gamma| of each instance's last BatchNorm."""
 
 
+def sees_only_zeros(op: nn.Module) -> bool:
+    """Whether a candidate op's BN can only ever see zeros: the op contains a module marked
+    `outputs_zeros` (NATS's `none` op followed by a BN in the BN-after-every-op ablation). Such
+    a BN normalises 0 to 0, so its gamma gets no gradient and stays at its initial value."""
+    return any(getattr(m, "outputs_zeros", False) for m in op.modules())
+
+
 class SearchSpace(ABC):
     """A search space at a given size (knobs) and input shape."""
 

@@ -53,6 +53,8 @@ ARCH_FORMAT = "c0:c1:c2:c3:c4"
 # Searchable layer whose width each top-level block outputs (the stem and lastact BN included).
 BLOCK_LAYERS: dict[str, int] = {"stem": 0, "cells.0": 0, "cells.1": 1, "cells.2": 2, "cells.3": 3,
                                 "cells.4": 4, "lastact": 4}
+# Blocks whose BNs the BN indicator does not score (NatsSssSupernet.candidate_ops).
+UNSCORED_BLOCKS: tuple[str, ...] = ("stem.", "lastact.")
 
 
 # --- the standalone network ------------------------------------------------------------------
@@ -200,11 +202,22 @@ class NatsSssSupernet(ShapeTinyNetwork, Supernet):
         return self.run(x, CELL_ARCH)
 
     def candidate_ops(self) -> list[list[list[nn.Module]]]:
-        """[layer][choice]: that width's BatchNorm at every place layer's width is used (stem and
-        cell 0: 6; each ResNet block: 2; cells 1 and 2: 6, the skip projection included; layer 4
-        also the final BN: 7)."""
-        banks = [m for m in self.modules() if isinstance(m, BNBank)]
-        return [[[bank.bns[choice] for bank in banks if bank.layer == layer]
+        """[layer][choice]: that width's BatchNorm at every place inside the searchable blocks
+        whose output has layer's width (cell 0: 5 BNs of its conv edges; each ResNet block: its
+        2 conv BNs; cells 1 and 2: 6, the skip projection's BN included).
+
+        This defines the BN indicator in a width space, a harness extension of BN-NAS (which
+        scores operation choices, not widths): a width choice is scored like an op whose
+        "last BNs" are that width's BNs after the searchable convs, each contributing the mean
+        over its channels of |gamma| (mean, not sum, so widths of different channel counts
+        are compared per channel, as BN-NAS compares ops of different widths); every layer has
+        the same number of places for each of its widths. Left out: the stem BN (a fixed stem,
+        as BN-NAS never scores its stem) and the final `lastact` BN (it feeds the frozen
+        classifier and is nobody's op). Each width has its own BN bank, so the choices of a
+        layer differ only in their gammas: untrained, every architecture scores the same."""
+        banks = [(name, m) for name, m in self.named_modules() if isinstance(m, BNBank)
+                 and not name.startswith(UNSCORED_BLOCKS)]
+        return [[[bank.bns[choice] for _, bank in banks if bank.layer == layer]
                  for choice in range(len(self.channels))]
                 for layer in range(NUM_LAYERS)]
 

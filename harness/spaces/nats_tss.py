@@ -36,7 +36,10 @@ ARCH_FORMAT = "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
 
 class Zero(nn.Module):
     """The `none` op. Cells never call a bare Zero (its edge adds nothing and costs nothing);
-    it is only run when followed by a BN (op_bn="all"), where the op outputs BN(0)."""
+    it is only run when followed by a BN (op_bn="all"), where the op outputs BN(0) = beta and
+    that BN's gamma never gets a gradient (harness.spaces.base.sees_only_zeros)."""
+
+    outputs_zeros = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(x)

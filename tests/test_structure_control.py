@@ -1,0 +1,79 @@
+"""Kendall tau within strata of equal conv count: its definition, synthetic data where the
+answer is known both ways, and the correlate output row."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from harness.commands import correlate
+from harness.structure_control import METRIC_NAME, conv_counts, kendall_tau_within_strata, within_strata_ci
+
+
+def _pairwise(x, y, s) -> float:
+    """The definition, over all pairs directly."""
+    i, j = np.triu_indices(len(x), k=1)
+    same = s[i] == s[j]
+    sx, sy = np.sign(x[i] - x[j])[same], np.sign(y[i] - y[j])[same]
+    return float((sx * sy).sum() / np.sqrt((sx ** 2).sum() * (sy ** 2).sum()))
+
+
+def test_equals_the_pairwise_definition_with_ties_and_scipy_with_one_stratum() -> None:
+    rng = np.random.default_rng(1)
+    x, y, s = rng.integers(0, 5, 60).astype(float), rng.integers(0, 7, 60).astype(float), rng.integers(0, 3, 60)
+    assert kendall_tau_within_strata(x, y, s) == pytest.approx(_pairwise(x, y, s))
+    assert kendall_tau_within_strata(x, y, np.zeros(60)) == pytest.approx(stats.kendalltau(x, y).statistic)
+
+
+def test_conv_count_plus_noise_has_no_information_within_strata() -> None:
+    rng = np.random.default_rng(0)
+    count = rng.integers(0, 7, 300).astype(float)
+    truth = count + rng.normal(0, 0.5, 300)
+    scores = count + rng.normal(0, 0.01, 300)  # conv count + a tie-break unrelated to the truth
+    assert stats.kendalltau(scores, truth).statistic > 0.5  # plain tau looks good
+    value, low, high = within_strata_ci(scores, truth, count, n_boot=200, confidence=0.95, seed=0)
+    assert abs(value) < 0.1 and low < 0 < high
+
+
+def test_scores_that_order_each_stratum_score_high_within_strata() -> None:
+    rng = np.random.default_rng(0)
+    count = rng.integers(0, 7, 300).astype(float)
+    quality = rng.normal(0, 1, 300)
+    truth = count + quality
+    scores = quality + rng.normal(0, 0.3, 300)  # knows the within-stratum order, not conv count
+    value, low, high = within_strata_ci(scores, truth, count, n_boot=200, confidence=0.95, seed=0)
+    assert value > 0.6 and low > 0.5
+
+
+def test_undefined_cases_are_nan() -> None:
+    assert np.isnan(kendall_tau_within_strata([1, 2, 3], [1, 2, 3], [0, 1, 2]))  # no pair shares a stratum
+    assert np.isnan(kendall_tau_within_strata([1, np.nan], [1, 2], [0, 0]))
+    with pytest.raises(ValueError):
+        kendall_tau_within_strata([1, 2], [1, 2, 3], [0, 0])
+
+
+def test_conv_counts_read_off_arch_strings() -> None:
+    tss = ["|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|",
+           "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"]
+    assert conv_counts("nats-tss", tss).tolist() == [3.0, 0.0]
+    assert conv_counts("spos-mobilenet", ["[0,-1,5,-1]", "[1, 2, 3, 4]"]).tolist() == [2.0, 4.0]
+    assert conv_counts("nats-sss", ["8:16:24:32:40"]).tolist() == [5.0]
+    assert conv_counts("unknown-space", ["x"]) is None
+
+
+def test_correlate_writes_the_within_conv_count_row(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    ops = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+    archs = [rng.integers(0, 5, 6) for _ in range(40)]
+    strs = [f"|{ops[a[0]]}~0|+|{ops[a[1]]}~0|{ops[a[2]]}~1|+|{ops[a[3]]}~0|{ops[a[4]]}~1|{ops[a[5]]}~2|" for a in archs]
+    count = conv_counts("nats-tss", strs)
+    frame = pd.DataFrame({"checkpoint": 0, "epoch": 1.0, "arch_id": range(40), "arch_str": strs, "score": count})
+    args = argparse.Namespace(space="nats-tss", bootstrap=50, confidence=0.95, seed=0, topk=5)
+    rows = correlate.checkpoint_rows(frame, pd.Series(count + rng.normal(0, 1, 40)), tmp_path / "s.csv", args)
+    within = [r for r in rows if r["metric"] == METRIC_NAME]
+    assert len(within) == 1 and np.isnan(within[0]["value"])  # conv count itself ties every within-stratum pair
+    assert {r["metric"] for r in rows} >= {"kendall_tau", METRIC_NAME}
