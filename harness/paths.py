@@ -25,7 +25,7 @@ relative to the results directory (config key `results_dir`, default `results`).
     {space}/{method}/seed{seed}/all_scores.csv  scores of every architecture (final checkpoint)
     {space}/correlations/{ground_truth}.csv   one ground truth's correlations (merged below)
     {space}/correlations.csv                  tidy: space, method, seed, checkpoint, epoch,
-              ground_truth, n, metric, value, ci_low, ci_high (method "noise-ceiling" compares
+              ground_truth, n, metric, value, ci_low, ci_high (method "retraining-reliability" compares
               two retraining seeds)
     report/index.html, report/correlations.csv, report/costs.csv, report/comparison.csv
 """

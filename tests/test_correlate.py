@@ -84,8 +84,11 @@ def run_correlate(root: Path, *extra: str) -> pd.DataFrame:
     return pd.read_csv(root / paths.CORRELATIONS.format(space=SPACE))
 
 
-def value(frame: pd.DataFrame, method: str, checkpoint: int, metric: str) -> pd.Series:
-    row = frame[(frame["method"] == method) & (frame["checkpoint"] == checkpoint) & (frame["metric"] == metric)]
+def value(frame: pd.DataFrame, method: str, checkpoint: int, metric: str, seed: int = 0) -> pd.Series:
+    if method in ("retraining-reliability", "perfect-scorer"):
+        seed = -1
+    row = frame[(frame["method"] == method) & (frame["checkpoint"] == checkpoint) & (frame["metric"] == metric)
+                & (frame["seed"] == seed)]
     assert len(row) == 1
     return row.iloc[0]
 
@@ -99,10 +102,10 @@ def tree(tmp_path: Path) -> Path:
 def test_writes_tidy_rows_per_method_seed_checkpoint(tree):
     frame = run_correlate(tree)
     assert list(frame.columns) == CORRELATION_COLUMNS
-    assert len(frame) == (len(METHODS) * len(CHECKPOINTS) + 1) * 4
-    assert set(frame["metric"]) == {"kendall_tau", "spearman_rho", "pearson_r", "top5_precision"}
+    runs = frame[frame["method"].isin(METHODS) & (frame["seed"] >= 0)]
+    assert len(runs) == len(METHODS) * len(CHECKPOINTS) * 4
+    assert set(runs["metric"]) == {"kendall_tau", "spearman_rho", "pearson_r", "top5_precision"}
     assert (frame["space"] == SPACE).all() and (frame["ground_truth"] == "retrain").all()
-    runs = frame[frame["method"] != "noise-ceiling"]
     assert (runs["seed"] == 0).all() and (runs["n"] == N_ARCHS).all()
     assert dict(zip(runs["checkpoint"], runs["epoch"])) == CHECKPOINTS
 
@@ -122,9 +125,9 @@ def test_values_match_the_constructed_rankings(tree):
     assert middle["ci_low"] < middle["value"] < middle["ci_high"]
 
 
-def test_noise_ceiling_compares_the_two_retraining_seeds(tree):
+def test_retraining_reliability_compares_the_two_retraining_seeds(tree):
     frame = run_correlate(tree)
-    ceiling = frame[frame["method"] == "noise-ceiling"]
+    ceiling = frame[frame["method"] == "retraining-reliability"]
     assert len(ceiling) == 4
     assert (ceiling["seed"] == -1).all() and (ceiling["checkpoint"] == -1).all()
     assert ceiling["epoch"].isna().all() and (ceiling["n"] == 10).all()
@@ -133,7 +136,7 @@ def test_noise_ceiling_compares_the_two_retraining_seeds(tree):
     assert tau["ci_low"] < tau["value"] < tau["ci_high"]
 
 
-def test_noise_ceiling_uses_the_two_lowest_seeds(tree):
+def test_retraining_reliability_uses_the_two_lowest_seeds(tree):
     baseline = run_correlate(tree)
     gt = tree / paths.GT_RETRAIN.format(space=SPACE)
     extra = pd.DataFrame({"arch_id": range(10), "seed": 9, "test_acc": 100.0 - np.arange(10)})
@@ -141,7 +144,7 @@ def test_noise_ceiling_uses_the_two_lowest_seeds(tree):
     # seed 9 (reversed accuracies) comes before the others in the file but must be ignored
     pd.concat([extra, pd.read_csv(gt)], ignore_index=True).to_csv(gt, index=False)
     frame = run_correlate(tree)
-    assert value(frame, "noise-ceiling", -1, "kendall_tau")["value"] == pytest.approx(7 / 9)
+    assert value(frame, "retraining-reliability", -1, "kendall_tau")["value"] == pytest.approx(7 / 9)
     assert len(frame) == len(baseline)
 
 
@@ -162,8 +165,8 @@ def test_method_and_seed_come_from_the_path(tree):
         "--groundtruth", str(tree / paths.GT_RETRAIN.format(space=SPACE)), "--output", str(output),
     ]  # fmt: skip
     assert main(argv) == 0
-    runs = pd.read_csv(output).query("method != 'noise-ceiling'")
-    assert set(runs["method"]) == {"bn-nas_v2"} and set(runs["seed"]) == {7}
+    runs = pd.read_csv(output).query("method != 'retraining-reliability' and method != 'perfect-scorer'")
+    assert set(runs["method"]) == {"bn-nas_v2"} and set(runs["seed"]) == {7, -1}
 
 
 def test_scored_archs_missing_from_the_ground_truth_is_an_error(tree, capsys):
@@ -188,10 +191,10 @@ def test_unparseable_or_foreign_scores_path_is_an_error(tree, bad_path, capsys):
     assert str(path) in capsys.readouterr().err
 
 
-def test_too_few_paired_seeds_gives_no_noise_ceiling(tree):
+def test_too_few_paired_seeds_gives_no_retraining_reliability(tree):
     gt = tree / paths.GT_RETRAIN.format(space=SPACE)
     retrain = pd.read_csv(gt)
     retrain[(retrain["seed"] == 0) | (retrain["arch_id"] == 0)].to_csv(gt, index=False)
     frame = run_correlate(tree)
-    assert "noise-ceiling" not in set(frame["method"])
+    assert "retraining-reliability" not in set(frame["method"])
     assert not math.isnan(value(frame, "spos", 2, "kendall_tau")["value"])

@@ -34,7 +34,7 @@ def test_smoke_workflow_writes_the_report(smoke_run):
     html = (smoke_run / "report" / "index.html").read_text()
     assert "spos" in html and "bnnas" in html and "data:image/png;base64" in html
     correlations = pd.read_csv(smoke_run / "report" / "correlations.csv")
-    for method in ("spos", "bnnas", "noise-ceiling"):
+    for method in ("spos", "bnnas", "retraining-reliability"):
         rows = correlations[(correlations.method == method) & (correlations.metric == "kendall_tau")]
         assert len(rows) >= 1, method
         assert rows["value"].between(-1, 1).all()
