@@ -106,6 +106,16 @@ def early_bird_rule(measured: float, low: float, high: float, moved: bool) -> tu
     return above_threshold(measured, low, high, STABLE_TAU, "tau(first, final checkpoint)")
 
 
+def difference_outcome(low: float, high: float) -> str:
+    """What a paired difference CI (method minus other) says: "beats" when it lies above 0,
+    "worse" when below 0, else "no detectable difference"."""
+    if low > 0:
+        return "beats"
+    if high < 0:
+        return "worse"
+    return "no detectable difference"
+
+
 # ------------------------------------------------------------------------------ statistics
 
 
