@@ -253,9 +253,19 @@ def seed_replicates(metric: Metric, scores: Any, truth: Any, resamples: Resample
     `scores`, drawn by resamples.seeds(key)) and, for all of them, the same architectures
     (resamples.archs[b]), and averages the metric over the resampled seeds (leaving out
     undefined values). With one seed it is the ordinary bootstrap over architectures."""
+    return average_resampled_seeds(arch_replicates(metric, scores, truth, resamples), resamples, key)
+
+
+def arch_replicates(metric: Metric, scores: Any, truth: Any, resamples: Resamples) -> np.ndarray:
+    """(seeds x n_boot): `metric` of every seed's scores on every architecture resample."""
     x, y = _per_seed(scores, truth)
-    per_seed = np.stack([_replicates(metric, a, b, resamples.archs) for a, b in zip(x, y)])  # (seeds, n_boot)
-    picked = per_seed[resamples.seeds(key, x.shape[0]), np.arange(resamples.n_boot)[:, None]]
+    return np.stack([_replicates(metric, a, b, resamples.archs) for a, b in zip(x, y)])
+
+
+def average_resampled_seeds(per_seed: np.ndarray, resamples: Resamples, key: str) -> np.ndarray:
+    """The second level of seed_replicates: replicate b averages the (defined) values of the
+    seeds that resamples.seeds(key) draws for it."""
+    picked = per_seed[resamples.seeds(key, per_seed.shape[0]), np.arange(resamples.n_boot)[:, None]]
     defined = ~np.isnan(picked)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(defined, picked, 0.0).sum(axis=1) / defined.sum(axis=1)

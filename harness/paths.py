@@ -27,7 +27,8 @@ relative to the results directory (config key `results_dir`, default `results`).
     {space}/correlations.csv                  tidy: space, method, seed, checkpoint, epoch,
               ground_truth, n, metric, value, ci_low, ci_high (method "retraining-reliability" compares
               two retraining seeds)
-    report/index.html, report/correlations.csv, report/costs.csv, report/comparison.csv
+    report/index.html, report/correlations.csv, report/costs.csv, report/comparison.csv,
+    report/verdicts.csv (harness.verdicts: claim, scope, measured, ci_low, ci_high, verdict, reason)
 """
 
 from __future__ import annotations
@@ -60,3 +61,4 @@ REPORT_HTML = "report/index.html"
 REPORT_CORRELATIONS = "report/correlations.csv"
 REPORT_COSTS = "report/costs.csv"
 REPORT_COMPARISON = "report/comparison.csv"
+REPORT_VERDICTS = "report/verdicts.csv"

@@ -30,6 +30,7 @@ from harness.io import atomic_path, read_json, write_csv  # noqa: E402
 from harness.metrics import kendall_tau  # noqa: E402
 from harness.nats_bench import SPACES as NATS_SPACES, how_to_enable  # noqa: E402
 from harness.paper import PUBLISHED  # noqa: E402
+from harness.verdicts import verdicts_table  # noqa: E402
 
 BASELINE_METHOD = "spos"
 COST_COLUMNS = [
@@ -659,6 +660,7 @@ def build_report(results_dir: Path, output_dir: Path) -> None:
     write_csv(all_correlations(results), output_dir / Path(paths.REPORT_CORRELATIONS).name)
     write_csv(costs, output_dir / Path(paths.REPORT_COSTS).name)
     write_csv(comparison, output_dir / Path(paths.REPORT_COMPARISON).name)
+    write_csv(verdicts_table(results_dir), output_dir / Path(paths.REPORT_VERDICTS).name)
     page = render_html(results, costs, comparison)
     with atomic_path(output_dir / Path(paths.REPORT_HTML).name) as tmp:
         tmp.write_text(page, encoding="utf-8")

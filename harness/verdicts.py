@@ -295,10 +295,24 @@ def load_correlations(root: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["relation", "method", "seed", "metric"])
 
 
+# What each claim needs, for the row that says it was not measured.
+NEEDS = {
+    RANKING_CLAIM: "correlations with BN-NAS and its baseline on one ground truth",
+    TRAIN_CLAIM: "train.json of BN-NAS and its baseline with a common seed",
+    EVAL_CLAIM: "scoring.json of BN-NAS and its baseline with a common seed",
+    SEARCH_CLAIM: "final.csv of BN-NAS's and its baseline's searches with a common seed",
+    EARLY_BIRD_CLAIM: "BN-NAS scores at two or more checkpoints",
+}
+
+
 def verdicts_table(results_dir: str | Path) -> pd.DataFrame:
-    """Every claim's verdicts from what exists under `results_dir` (claims with no inputs are
-    left out), columns VERDICT_COLUMNS."""
+    """Every claim's verdicts from what exists under `results_dir`, columns VERDICT_COLUMNS, in
+    the order of NEEDS; a claim without its inputs gets one inconclusive row saying what is missing."""
     root = Path(results_dir)
     rows = (ranking_verdicts(load_correlations(root)) + speedup_verdicts(load_costs(root))
             + search_verdicts(load_top1(root)) + early_bird_verdicts(load_scores(root)))
-    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+    measured = {row["claim"] for row in rows}
+    rows += [verdict_row(claim, "", float("nan"), float("nan"), float("nan"), INCONCLUSIVE, f"not measured: needs {need}")
+             for claim, need in NEEDS.items() if claim not in measured]
+    order = {claim: i for i, claim in enumerate(NEEDS)}
+    return pd.DataFrame(sorted(rows, key=lambda row: order[row["claim"]]), columns=VERDICT_COLUMNS)

@@ -154,3 +154,17 @@ def test_verdicts_table_reads_a_results_tree(tmp_path: Path):
     assert by_claim.loc[v.EVAL_CLAIM, "verdict"] == INCONCLUSIVE  # 10,000x
     assert by_claim.loc[v.SEARCH_CLAIM, "measured"] == pytest.approx(0.2)
     assert by_claim.loc[v.EARLY_BIRD_CLAIM, "scope"].startswith(f"{SPACE}: bnnas scores at checkpoint 0 vs 1")
+
+
+def test_verdicts_table_of_an_empty_tree_says_what_each_claim_needs(tmp_path: Path):
+    table = v.verdicts_table(tmp_path)
+    assert list(table["claim"]) == list(v.NEEDS)
+    assert (table["verdict"] == INCONCLUSIVE).all() and table["reason"].str.startswith("not measured").all()
+
+
+def test_the_report_writes_verdicts_csv(tmp_path: Path):
+    from harness.report import build_report
+
+    build_report(tmp_path, tmp_path / "report")
+    written = pd.read_csv(tmp_path / paths.REPORT_VERDICTS)
+    assert list(written.columns) == v.VERDICT_COLUMNS and len(written) == len(v.NEEDS)

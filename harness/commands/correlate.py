@@ -163,9 +163,30 @@ def common_checkpoints(runs: dict[int, pd.DataFrame]) -> list[int]:
     return sorted(set.intersection(*sets))
 
 
-def seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args: argparse.Namespace) -> list[dict[str, Any]]:
+class TauReplicates:
+    """Each seed's Kendall tau on every architecture resample, per (method, checkpoint, archs),
+    computed once: the seed rows and the paired differences share them."""
+
+    def __init__(self, runs: dict[str, dict[int, pd.DataFrame]], truth: pd.Series, args: argparse.Namespace):
+        self.runs, self.truth, self.args = runs, truth, args
+        self.cache: dict[tuple[str, int, bytes], np.ndarray] = {}
+
+    def __call__(self, method: str, checkpoint: int, archs: np.ndarray) -> np.ndarray:
+        from harness.metrics import arch_replicates, draw_resamples, kendall_tau
+
+        key = (method, checkpoint, archs.tobytes())
+        if key not in self.cache:
+            scores, _ = score_matrix(self.runs[method], checkpoint, archs)
+            resamples = draw_resamples(archs.size, self.args.bootstrap, self.args.seed)
+            self.cache[key] = arch_replicates(kendall_tau, scores, self.truth.loc[archs].to_numpy(), resamples)
+        return self.cache[key]
+
+
+def seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args: argparse.Namespace,
+              taus: TauReplicates) -> list[dict[str, Any]]:
     """Rows (seed ALL_SEEDS) of every metric, mean over the method's seeds, per checkpoint."""
-    from harness.metrics import ci_sources, draw_resamples, metrics_with_topk, percentile_ci, seed_mean, seed_replicates
+    from harness.metrics import (arch_replicates, average_resampled_seeds, ci_sources, draw_resamples, kendall_tau,
+                                 metrics_with_topk, percentile_ci, seed_mean)
 
     rows = []
     for checkpoint in common_checkpoints(runs):
@@ -174,7 +195,9 @@ def seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args
         resamples = draw_resamples(archs.size, args.bootstrap, args.seed)
         epoch = float(np.mean([f.loc[f["checkpoint"] == checkpoint, "epoch"].iloc[0] for f in runs.values()]))
         for name, metric in metrics_with_topk(args.topk).items():
-            low, high = percentile_ci(seed_replicates(metric, scores, accuracy, resamples, method), args.confidence)
+            per_seed = (taus(method, checkpoint, archs) if metric is kendall_tau
+                        else arch_replicates(metric, scores, accuracy, resamples))
+            low, high = percentile_ci(average_resampled_seeds(per_seed, resamples, method), args.confidence)
             rows.append({"method": method, "seed": ALL_SEEDS, "checkpoint": checkpoint, "epoch": epoch,
                          "n": int(archs.size), "metric": name, "value": seed_mean(metric, scores, accuracy),
                          "ci_low": low, "ci_high": high, "seeds": len(runs), "ci_sources": ci_sources(len(runs))})
@@ -196,22 +219,20 @@ def method_record(scores_path: Path, method: str) -> dict[str, Any]:
 
 def difference_row(
     method: str, other: str, relation: str, runs: dict[str, dict[int, pd.DataFrame]], finals: dict[str, int],
-    truth: pd.Series, args: argparse.Namespace,
+    truth: pd.Series, args: argparse.Namespace, taus: TauReplicates,
 ) -> dict[str, Any]:
     """`method`'s seed-mean tau minus `other`'s, each at its final checkpoint, on the archs both
     scored, with a paired CI: every replicate resamples the same archs for both methods (and
     each method's own seeds)."""
-    from harness.metrics import draw_resamples, kendall_tau, percentile_ci, seed_mean, seed_replicates
+    from harness.metrics import average_resampled_seeds, draw_resamples, kendall_tau, percentile_ci, seed_mean
 
-    _, mine = score_matrix(runs[method], finals[method])
-    _, theirs = score_matrix(runs[other], finals[other])
-    archs = np.intersect1d(mine, theirs)
+    archs = np.intersect1d(score_matrix(runs[method], finals[method])[1], score_matrix(runs[other], finals[other])[1])
     accuracy = truth.loc[archs].to_numpy()
     resamples = draw_resamples(archs.size, args.bootstrap, args.seed)
     a, _ = score_matrix(runs[method], finals[method], archs)
     b, _ = score_matrix(runs[other], finals[other], archs)
-    replicates = (seed_replicates(kendall_tau, a, accuracy, resamples, method)
-                  - seed_replicates(kendall_tau, b, accuracy, resamples, other))
+    replicates = (average_resampled_seeds(taus(method, finals[method], archs), resamples, method)
+                  - average_resampled_seeds(taus(other, finals[other], archs), resamples, other))
     low, high = percentile_ci(replicates, args.confidence)
     first = next(iter(runs[method].values()))
     epoch = float(first.loc[first["checkpoint"] == finals[method], "epoch"].iloc[0])
@@ -238,7 +259,7 @@ def best_cheap(seed_table: pd.DataFrame, records: dict[str, dict[str, Any]], fin
 
 def difference_rows(
     runs: dict[str, dict[int, pd.DataFrame]], records: dict[str, dict[str, Any]], seed_table: pd.DataFrame,
-    truth: pd.Series, args: argparse.Namespace,
+    truth: pd.Series, args: argparse.Namespace, taus: TauReplicates,
 ) -> list[dict[str, Any]]:
     """Every method against its baseline (when that ran) and against the best cheap answer."""
     finals = {method: max(common_checkpoints(by_seed)) for method, by_seed in runs.items() if common_checkpoints(by_seed)}
@@ -247,9 +268,9 @@ def difference_rows(
     for method in finals:
         baseline = records[method].get("baseline")
         if baseline in finals and baseline != method:
-            rows.append(difference_row(method, baseline, BASELINE, runs, finals, truth, args))
+            rows.append(difference_row(method, baseline, BASELINE, runs, finals, truth, args, taus))
         if cheap is not None and cheap != method:
-            rows.append(difference_row(method, cheap, BEST_CHEAP, runs, finals, truth, args))
+            rows.append(difference_row(method, cheap, BEST_CHEAP, runs, finals, truth, args, taus))
     return rows
 
 
@@ -310,9 +331,10 @@ def run(args: argparse.Namespace) -> int:
             rows.append({"method": method, "seed": seed, **row})
         runs[method][seed] = scores
         records.setdefault(method, method_record(scores_path, method))
-    seed_table = pd.DataFrame([row for method, by_seed in runs.items() for row in seed_rows(method, by_seed, truth, args)],
+    taus = TauReplicates(runs, truth, args)
+    seed_table = pd.DataFrame([row for method, by_seed in runs.items() for row in seed_rows(method, by_seed, truth, args, taus)],
                               columns=CORRELATION_COLUMNS)
-    rows += seed_table.to_dict("records") + difference_rows(runs, records, seed_table, truth, args)
+    rows += seed_table.to_dict("records") + difference_rows(runs, records, seed_table, truth, args, taus)
     reliability = retraining_reliability_rows(retrain, args)
     scored = np.array(sorted(set().union(*[set(f["arch_id"]) for by_seed in runs.values() for f in by_seed.values()])))
     ceiling = perfect_scorer_rows(retrain, scored if scored.size else truth.index.to_numpy(), args)
