@@ -113,9 +113,10 @@ def early_bird_scores(first: np.ndarray, final: np.ndarray) -> dict[tuple[str, s
 def test_early_bird_rule_each_way():
     rng = np.random.default_rng(0)
     final = rng.normal(size=(3, 40))
-    stable = v.early_bird_verdicts(early_bird_scores(final + 0.01 * rng.normal(size=final.shape), final))
+    stable = v.early_bird_verdicts(early_bird_scores(0.5 * final + 0.005 * rng.normal(size=final.shape), final))
     unstable = v.early_bird_verdicts(early_bird_scores(rng.normal(size=final.shape), final))
-    frozen = v.early_bird_verdicts(early_bird_scores(final.copy(), final))
+    counts = rng.integers(0, 10, size=final.shape).astype(float)  # gammas still ~1: scores ~ op counts
+    frozen = v.early_bird_verdicts(early_bird_scores(counts, counts + 1e-4 * rng.normal(size=counts.shape)))
     assert stable[0]["verdict"] == CONFIRMED and stable[0]["ci_low"] > v.STABLE_TAU
     assert unstable[0]["verdict"] == REFUTED
     assert frozen[0]["verdict"] == INCONCLUSIVE and "has not moved" in frozen[0]["reason"]

@@ -207,8 +207,8 @@ def seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args
 def method_record(scores_path: Path, method: str) -> dict[str, Any]:
     """The method's parts (kind, baseline, ...) as its scoring job recorded them next to the
     scores; for scores without a record, the registered method of that name (or {})."""
-    name = "all_scoring.json" if scores_path.name == Path(paths.ALL_SCORES).name else "scoring.json"
-    record = scores_path.parent / name
+    all_archs = scores_path.name == Path(paths.ALL_SCORES).name
+    record = scores_path.parent / Path(paths.ALL_SCORING_RECORD if all_archs else paths.SCORING_RECORD).name
     if record.is_file():
         return read_json(record).get("method", {})
     from methods import registry
