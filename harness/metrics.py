@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import warnings
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -153,18 +155,22 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap CI of `metric`, resampling (score, truth) pairs with replacement.
 
-    All resample indices are drawn at once from `seed`, so equal seeds give equal intervals
-    (and every metric called with the same seed sees the same resamples). Replicates where
-    the metric is undefined (NaN) are dropped; (NaN, NaN) if none is left.
+    All resample indices are drawn at once from `seed` (draw_resamples), so equal seeds give
+    equal intervals (and every metric called with the same seed sees the same resamples).
+    Replicates where the metric is undefined (NaN) are dropped; (NaN, NaN) if none is left.
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     x, y = _paired(scores, truth)
     if n_boot < 1 or x.size == 0:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    indices = rng.integers(0, x.size, size=(n_boot, x.size))
-    replicates = _replicates(metric, x[indices], y[indices])
+    indices = draw_resamples(x.size, n_boot, seed).archs
+    return percentile_ci(_replicates(metric, x, y, indices), confidence)
+
+
+def percentile_ci(replicates: np.ndarray, confidence: float) -> tuple[float, float]:
+    """(low, high) percentiles of the defined (non-NaN) replicates; (NaN, NaN) if none is."""
+    replicates = np.asarray(replicates, dtype=float)
     replicates = replicates[~np.isnan(replicates)]
     if replicates.size == 0:
         return float("nan"), float("nan")
@@ -173,14 +179,101 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
-def _replicates(metric: Metric, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """`metric` of every resample (row); vectorised for METRICS and top-k, a loop for any other."""
+def _replicates(metric: Metric, x: np.ndarray, y: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """`metric` of every resample (row of `indices` into x, y); vectorised for METRICS, top-k on
+    the distinct architectures of each resample, a loop for any other metric."""
     statistic = _ROWWISE.get(metric)
     if statistic is not None:
-        return _rowwise(statistic, xs, ys)
+        return _rowwise(statistic, x[indices], y[indices])
     if isinstance(metric, functools.partial) and metric.func is topk_precision:
-        return _topk_rows(xs, ys, **metric.keywords)
-    return np.array([metric(x, y) for x, y in zip(xs, ys)], dtype=float)
+        return _distinct_topk_replicates(x, y, indices, **metric.keywords)
+    return np.array([metric(x[row], y[row]) for row in indices], dtype=float)
+
+
+def _distinct_topk_replicates(x: np.ndarray, y: np.ndarray, indices: np.ndarray, k: int) -> np.ndarray:
+    """Top-k precision of every resample, computed on its distinct architectures.
+
+    A resample repeats some architectures: counted once per copy, a repeated arch fills several
+    of the k places at once, so one arch that the score misplaces costs several hits and the
+    replicates fall below any value the metric takes on a set of distinct archs (biased down).
+    Each resample is therefore reduced to its distinct archs (np.unique keeps the original
+    order, so ties break as in topk_precision); NaN where fewer than k distinct archs remain."""
+    out = np.empty(indices.shape[0])
+    for row, resample in enumerate(indices):
+        distinct = np.unique(resample)
+        out[row] = _topk_rows(x[distinct][None], y[distinct][None], k)[0]
+    return out
+
+
+@dataclass(frozen=True)
+class Resamples:
+    """The bootstrap's draws, shared by every method judged on the same architectures so that
+    differences between methods are paired: `archs` holds n_boot rows of arch indices (into
+    the arch order all methods are aligned to); `seeds(key, n)` draws, per replicate, which of
+    a method's n seeds it uses (deterministic per key: a method's seeds are independent of
+    another method's, since their supernets are trained separately)."""
+
+    archs: np.ndarray
+    seed: int
+
+    @property
+    def n_boot(self) -> int:
+        return self.archs.shape[0]
+
+    def seeds(self, key: str, n_seeds: int) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+        return rng.integers(0, n_seeds, size=(self.n_boot, n_seeds))
+
+
+def draw_resamples(n_archs: int, n_boot: int, seed: int) -> Resamples:
+    """n_boot resamples of n_archs architectures with replacement, all drawn from `seed`."""
+    rng = np.random.default_rng(seed)
+    return Resamples(archs=rng.integers(0, n_archs, size=(n_boot, n_archs)), seed=seed)
+
+
+def _per_seed(scores: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Scores as (seeds x archs) and truth broadcast to it (one truth for all seeds, or one row each)."""
+    x = np.atleast_2d(np.asarray(scores, dtype=float))
+    y = np.asarray(truth, dtype=float)
+    if y.shape[-1] != x.shape[1] or y.ndim > 2 or (y.ndim == 2 and y.shape != x.shape):
+        raise ValueError(f"scores of shape {x.shape} do not fit truth of shape {y.shape}")
+    return x, np.broadcast_to(y, x.shape)
+
+
+def seed_mean(metric: Metric, scores: Any, truth: Any) -> float:
+    """Mean over seeds (rows of 2-D `scores`) of `metric` against `truth` (1-D, or one row per
+    seed); seeds where the metric is undefined are left out (NaN if it is for every seed)."""
+    x, y = _per_seed(scores, truth)
+    values = np.array([metric(a, b) for a, b in zip(x, y)], dtype=float)
+    return float(np.mean(values[~np.isnan(values)])) if (~np.isnan(values)).any() else float("nan")
+
+
+def seed_replicates(metric: Metric, scores: Any, truth: Any, resamples: Resamples, key: str) -> np.ndarray:
+    """Two-level bootstrap replicates of seed_mean: replicate b resamples the seeds (rows of
+    `scores`, drawn by resamples.seeds(key)) and, for all of them, the same architectures
+    (resamples.archs[b]), and averages the metric over the resampled seeds (leaving out
+    undefined values). With one seed it is the ordinary bootstrap over architectures."""
+    return average_resampled_seeds(arch_replicates(metric, scores, truth, resamples), resamples, key)
+
+
+def arch_replicates(metric: Metric, scores: Any, truth: Any, resamples: Resamples) -> np.ndarray:
+    """(seeds x n_boot): `metric` of every seed's scores on every architecture resample."""
+    x, y = _per_seed(scores, truth)
+    return np.stack([_replicates(metric, a, b, resamples.archs) for a, b in zip(x, y)])
+
+
+def average_resampled_seeds(per_seed: np.ndarray, resamples: Resamples, key: str) -> np.ndarray:
+    """The second level of seed_replicates: replicate b averages the (defined) values of the
+    seeds that resamples.seeds(key) draws for it."""
+    picked = per_seed[resamples.seeds(key, per_seed.shape[0]), np.arange(resamples.n_boot)[:, None]]
+    defined = ~np.isnan(picked)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(defined, picked, 0.0).sum(axis=1) / defined.sum(axis=1)
+
+
+def ci_sources(n_seeds: int) -> str:
+    """What a CI's resampling covers: the architectures, and the seeds when there are several."""
+    return "architectures" if n_seeds < 2 else f"architectures+seeds (n={n_seeds})"
 
 
 def correlation_rows(

@@ -25,9 +25,10 @@ relative to the results directory (config key `results_dir`, default `results`).
     {space}/{method}/seed{seed}/all_scores.csv  scores of every architecture (final checkpoint)
     {space}/correlations/{ground_truth}.csv   one ground truth's correlations (merged below)
     {space}/correlations.csv                  tidy: space, method, seed, checkpoint, epoch,
-              ground_truth, n, metric, value, ci_low, ci_high (method "noise-ceiling" compares
+              ground_truth, n, metric, value, ci_low, ci_high (method "retraining-reliability" compares
               two retraining seeds)
-    report/index.html, report/correlations.csv, report/costs.csv, report/comparison.csv
+    report/index.html, report/correlations.csv, report/costs.csv, report/comparison.csv,
+    report/verdicts.csv (harness.verdicts: claim, scope, measured, ci_low, ci_high, verdict, reason)
 """
 
 from __future__ import annotations
@@ -60,3 +61,4 @@ REPORT_HTML = "report/index.html"
 REPORT_CORRELATIONS = "report/correlations.csv"
 REPORT_COSTS = "report/costs.csv"
 REPORT_COMPARISON = "report/comparison.csv"
+REPORT_VERDICTS = "report/verdicts.csv"

@@ -26,11 +26,12 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from harness import paths  # noqa: E402
 from harness.bn_report import bn_indicator_html  # noqa: E402
-from harness.commands.correlate import CORRELATION_COLUMNS, NOISE_CEILING, mean_truth, parse_path  # noqa: E402
+from harness.commands.correlate import CORRELATION_COLUMNS, RETRAINING_RELIABILITY, mean_truth, parse_path  # noqa: E402
 from harness.io import atomic_path, read_json, write_csv  # noqa: E402
 from harness.metrics import kendall_tau  # noqa: E402
 from harness.nats_bench import SPACES as NATS_SPACES, how_to_enable  # noqa: E402
 from harness.paper import PUBLISHED  # noqa: E402
+from harness.verdicts import verdicts_table  # noqa: E402
 
 BASELINE_METHOD = "spos"
 COST_COLUMNS = [
@@ -249,7 +250,7 @@ TRIVIAL_METHODS = ("params", "flops", "conv_count")
 
 def cheap_answers_table(space: Space, costs: pd.DataFrame) -> pd.DataFrame:
     """Does it beat the cheap answers? Per ground truth: every method's tau and rho (final
-    checkpoint) beside the best trivial baseline's tau and the noise ceiling, with its costs."""
+    checkpoint) beside the best trivial baseline's tau and the retraining reliability, with its costs."""
     if space.correlations is None or space.correlations.empty:
         return pd.DataFrame()
     final = final_checkpoint_rows(space.correlations)
@@ -259,8 +260,8 @@ def cheap_answers_table(space: Space, costs: pd.DataFrame) -> pd.DataFrame:
     for truth, group in tau.groupby("ground_truth", sort=False):
         trivial = group[group["method"].isin(TRIVIAL_METHODS)].sort_values("value", ascending=False)
         best = trivial.iloc[0] if len(trivial) else None
-        ceiling = group[group["method"] == NOISE_CEILING]
-        for _, row in group[group["method"] != NOISE_CEILING].iterrows():
+        ceiling = group[group["method"] == RETRAINING_RELIABILITY]
+        for _, row in group[group["method"] != RETRAINING_RELIABILITY].iterrows():
             cost = costs[(costs["space"] == space.name) & (costs["method"] == row["method"]) & (costs["seed"] == row["seed"])]
             r = rho.loc[(truth, row["method"], row["seed"])] if (truth, row["method"], row["seed"]) in rho.index else None
             rows.append({
@@ -270,7 +271,7 @@ def cheap_answers_table(space: Space, costs: pd.DataFrame) -> pd.DataFrame:
                 "best trivial": "" if best is None else f"{best['method']}: {best['value']:.3f}",
                 "beats it": "" if best is None else ("yes" if row["ci_low"] > best["value"] else
                                                      "no" if row["ci_high"] < best["value"] else "within CI"),
-                "noise ceiling τ": f"{ceiling['value'].iloc[0]:.3f}" if len(ceiling) else "",
+                "retraining reliability τ": f"{ceiling['value'].iloc[0]:.3f}" if len(ceiling) else "",
                 "supernet train s": cost["train_time_s"].iloc[0] if len(cost) else float("nan"),
                 "score s / arch": cost["time_per_arch_s"].iloc[0] if len(cost) else float("nan"),
             })
@@ -328,14 +329,14 @@ def final_checkpoint_rows(correlations: pd.DataFrame) -> pd.DataFrame:
 
 
 def final_correlation_table(correlations: pd.DataFrame) -> pd.DataFrame:
-    """Display table: tau and rho with CIs per method at its final checkpoint; noise ceiling last."""
+    """Display table: tau and rho with CIs per method at its final checkpoint; retraining reliability last."""
     final = final_checkpoint_rows(correlations)
     rows = []
     for (truth, method, seed), group in final.groupby(["ground_truth", "method", "seed"], sort=False):
-        ceiling = method == NOISE_CEILING
+        ceiling = method == RETRAINING_RELIABILITY
         by_metric = group.set_index("metric")
         row = {
-            "method": "noise ceiling (retrain seed vs seed)" if ceiling else method,
+            "method": "retraining reliability (retrain seed vs seed)" if ceiling else method,
             "seed": "" if ceiling else str(seed),
             "checkpoint": "" if ceiling else str(group["checkpoint"].iloc[0]),
             "epoch": "" if ceiling else f"{group['epoch'].iloc[0]:.2f}",
@@ -439,10 +440,10 @@ def scatter_figure(data: pd.DataFrame) -> Figure:
 
 def curve_figure(correlations: pd.DataFrame, labels: dict[tuple[str, int], str]) -> Figure:
     """The early-bird curve: Kendall tau (bootstrap CI band) vs supernet epoch, per run, with
-    the retraining noise ceiling as a horizontal line."""
+    the retraining reliability as a horizontal line."""
     tau = correlations[correlations["metric"] == "kendall_tau"]
-    runs = tau[tau["method"] != NOISE_CEILING].sort_values("epoch")
-    ceiling = tau[tau["method"] == NOISE_CEILING]
+    runs = tau[tau["method"] != RETRAINING_RELIABILITY].sort_values("epoch")
+    ceiling = tau[tau["method"] == RETRAINING_RELIABILITY]
     several_truths = runs["ground_truth"].nunique() > 1
     groups = runs.groupby(["method", "seed", "ground_truth"]).groups
     keys = sorted(groups, key=lambda key: (method_order(key[0]), *key[1:]))
@@ -460,7 +461,7 @@ def curve_figure(correlations: pd.DataFrame, labels: dict[tuple[str, int], str])
         band = {"color": color[method], "alpha": 0.15, "linewidth": 0}
         ax.fill_between(line["epoch"], line["ci_low"], line["ci_high"], **band)
     for _, row in ceiling.iterrows():
-        ax.axhline(row["value"], color="0.2", linestyle="--", label=f"noise ceiling ({row['value']:.2f})")
+        ax.axhline(row["value"], color="0.2", linestyle="--", label=f"retraining reliability ({row['value']:.2f})")
         if not pd.isna(row["ci_low"]):
             ax.axhspan(row["ci_low"], row["ci_high"], color="0.5", alpha=0.12, linewidth=0)
     ax.set_xlabel("supernet training epoch")
@@ -493,7 +494,7 @@ def space_figures(space: Space) -> dict[str, Figure | str]:
         if truth.startswith("all-"):
             continue
         rows = pd.concat([curves[curves["ground_truth"] == truth],
-                          correlations[(correlations["ground_truth"] == truth) & (correlations["method"] == NOISE_CEILING)]])
+                          correlations[(correlations["ground_truth"] == truth) & (correlations["method"] == RETRAINING_RELIABILITY)]])
         figures[f"Early-bird curve: Kendall τ vs supernet epoch (ground truth: {truth})"] = curve_figure(rows, run_labels(space))
     if len(figures) == 1:
         figures["Early-bird curve"] = "No curve: no run with several checkpoints has correlations for this space."
@@ -573,7 +574,7 @@ def space_html(space: Space, costs: pd.DataFrame) -> str:
     if not cheap.empty:
         parts += ["<h3>Does it beat the cheap answers?</h3>",
                   "<p>Every method's τ and ρ beside the best trivial baseline (parameter count, FLOPs, "
-                  "number of conv ops) and the noise ceiling; \"beats it\" = its whole CI lies above the "
+                  "number of conv ops) and the retraining reliability (seed vs seed, not a ceiling); \"beats it\" = its whole CI lies above the "
                   "baseline's τ. Costs: supernet training time and scoring time per architecture.</p>",
                   table_html(cheap)]
     ablation = ablation_table(space)
@@ -661,6 +662,7 @@ def build_report(results_dir: Path, output_dir: Path) -> None:
     write_csv(all_correlations(results), output_dir / Path(paths.REPORT_CORRELATIONS).name)
     write_csv(costs, output_dir / Path(paths.REPORT_COSTS).name)
     write_csv(comparison, output_dir / Path(paths.REPORT_COMPARISON).name)
+    write_csv(verdicts_table(results_dir), output_dir / Path(paths.REPORT_VERDICTS).name)
     page = render_html(results, costs, comparison)
     with atomic_path(output_dir / Path(paths.REPORT_HTML).name) as tmp:
         tmp.write_text(page, encoding="utf-8")

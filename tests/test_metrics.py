@@ -1,3 +1,4 @@
+import functools
 import math
 import warnings
 
@@ -171,3 +172,53 @@ def test_rowwise_topk_equals_set_intersection_row_by_row(k):
     expected = np.array([reference(a, b) for a, b in zip(x, y)])
     np.testing.assert_array_equal(metrics._topk_rows(x, y, k), expected)
     np.testing.assert_array_equal(metrics._topk_rows(x, y, 9), np.full(40, np.nan))
+
+
+def test_bootstrap_topk_counts_distinct_archs():
+    """The score ranks every arch right except the best, which it puts last: on any set of
+    distinct archs that contains the best, top-5 precision is 4/5 (else 5/5). Counting a
+    resample's copies, a best arch drawn twice costs two places (3/5): biased down."""
+    n, k = 20, 5
+    truth = np.arange(n, dtype=float)
+    scores = truth.copy()
+    scores[-1] = -1.0
+    indices = metrics.draw_resamples(n, 500, seed=0).archs
+    old = metrics._topk_rows(scores[indices], truth[indices], k)
+    new = metrics._replicates(functools.partial(topk_precision, k=k), scores, truth, indices)
+    assert old.min() < 0.8 and (old < 0.8).mean() > 0.1
+    assert new.min() == 0.8 and set(np.unique(new)) == {0.8, 1.0}
+    low, _ = bootstrap_ci(functools.partial(topk_precision, k=k), scores, truth, n_boot=500, confidence=0.95, seed=0)
+    assert low == 0.8
+
+
+def test_bootstrap_topk_is_nan_when_fewer_than_k_distinct_archs():
+    indices = np.array([[0, 0, 1, 1], [0, 1, 2, 3]])
+    values = metrics._replicates(functools.partial(topk_precision, k=3), np.arange(4.0), np.arange(4.0), indices)
+    assert math.isnan(values[0]) and values[1] == 1.0
+
+
+def test_seed_bootstrap_with_one_seed_is_the_arch_bootstrap():
+    scores, truth = correlated(30)
+    resamples = metrics.draw_resamples(30, 300, seed=2)
+    replicates = metrics.seed_replicates(kendall_tau, scores[None], truth, resamples, "m")
+    ci = metrics.percentile_ci(replicates, 0.95)
+    assert ci == bootstrap_ci(kendall_tau, scores, truth, n_boot=300, confidence=0.95, seed=2)
+
+
+def test_seed_bootstrap_includes_the_variance_across_seeds():
+    """Three seeds that disagree (tau ~0.9, ~0.5, ~0.0) give a wider CI than three equal seeds,
+    and the point value is the mean of the seeds' taus."""
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=40)
+    disagreeing = np.stack([truth + 0.1 * rng.normal(size=40), truth + 1.0 * rng.normal(size=40), rng.normal(size=40)])
+    agreeing = np.stack([disagreeing[1]] * 3)
+    resamples = metrics.draw_resamples(40, 500, seed=0)
+
+    def width(scores: np.ndarray) -> float:
+        low, high = metrics.percentile_ci(metrics.seed_replicates(kendall_tau, scores, truth, resamples, "m"), 0.95)
+        return high - low
+
+    assert width(disagreeing) > 1.5 * width(agreeing)
+    assert metrics.seed_mean(kendall_tau, disagreeing, truth) == pytest.approx(
+        np.mean([kendall_tau(s, truth) for s in disagreeing]))
+    assert metrics.ci_sources(1) == "architectures" and metrics.ci_sources(3) == "architectures+seeds (n=3)"

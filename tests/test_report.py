@@ -116,9 +116,9 @@ def test_html_is_self_contained_with_tables_figures_and_provenance(built):
     assert "<script" not in page and "<link" not in page and "http" not in page
     pngs = embedded_pngs(page)
     assert len(pngs) == 2 and all(png.startswith(PNG_SIGNATURE) for png in pngs)
-    # final-checkpoint table: bnnas is perfect, spos is perfect at checkpoint 3, the ceiling is 7/9
+    # final-checkpoint table: bnnas is perfect, spos is perfect at checkpoint 3, the retraining reliability is 7/9
     assert "1.000 [1.00, 1.00]" in page
-    assert "noise ceiling (retrain seed vs seed)" in page and "0.778 [" in page
+    assert "retraining reliability (retrain seed vs seed)" in page and "0.778 [" in page
     assert "train_speedup_vs_baseline" in page and "20.000" in page
     assert "bn_gamma" in page and "bnnas summary" in page  # methods table from train.json
     assert "cfg-1" in page and "abc123" in page  # config and dataset provenance

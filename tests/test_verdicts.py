@@ -1,0 +1,171 @@
+"""Each verdict rule on synthetic inputs, in each direction, and verdicts_table on a small tree."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness import paths
+from harness import verdicts as v
+from harness.verdicts import CONFIRMED, INCONCLUSIVE, REFUTED
+
+SPACE = "nats-tss"
+
+
+def test_difference_outcome_each_way():
+    assert v.difference_outcome(0.01, 0.2) == "beats"
+    assert v.difference_outcome(-0.3, -0.02) == "worse"
+    assert v.difference_outcome(-0.1, 0.1) == "no detectable difference"
+
+
+@pytest.mark.parametrize("low, high, expected", [
+    (-0.04, 0.2, CONFIRMED),  # loses at most 0.04 < margin 0.05
+    (-0.4, -0.1, REFUTED),  # worse by more than the margin
+    (-0.2, 0.1, INCONCLUSIVE),  # spans the margin
+    (float("nan"), float("nan"), INCONCLUSIVE),
+])  # fmt: skip
+def test_ranking_rule(low, high, expected):
+    frame = pd.DataFrame([{"space": SPACE, "ground_truth": "retrain", "method": "bnnas", "seed": -1, "n": 32,
+                           "metric": "kendall_tau_diff_vs_spos", "value": (low + high) / 2, "ci_low": low,
+                           "ci_high": high, "ci_sources": "architectures (paired)+seeds (n=3 vs 2)",
+                           "relation": "baseline"}])
+    (row,) = v.ranking_verdicts(frame)
+    assert row["verdict"] == expected and row["claim"] == v.RANKING_CLAIM and "bnnas - spos" in row["scope"]
+
+
+def test_ranking_rule_ignores_ablations_and_cheap_comparisons():
+    base = {"space": SPACE, "ground_truth": "retrain", "seed": -1, "n": 32, "value": 0.1, "ci_low": 0.0,
+            "ci_high": 0.2, "ci_sources": "architectures"}
+    frame = pd.DataFrame([{**base, "method": "bnnas-beta", "metric": "kendall_tau_diff_vs_spos", "relation": "baseline"},
+                          {**base, "method": "bnnas", "metric": "kendall_tau_diff_vs_params",
+                           "relation": "best cheap answer (highest point tau)"}])
+    assert v.ranking_verdicts(frame) == []
+
+
+def costs(train: dict[str, list[float]], per_arch: dict[str, list[float]]) -> pd.DataFrame:
+    rows = []
+    for method, baseline in (("spos", None), ("bnnas", "spos")):
+        for seed, (t, a) in enumerate(zip(train[method], per_arch[method])):
+            rows.append({"space": SPACE, "method": method, "seed": seed, "baseline": baseline,
+                         "train_time_s": t, "time_per_arch_s": a})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("bnnas_train, expected", [
+    ([2.0, 2.1, 1.9], CONFIRMED),  # ~15x
+    ([6.0, 6.3, 5.8], REFUTED),  # ~5x
+    ([2.0, 6.0, 3.0], INCONCLUSIVE),  # 5x-15x: CI spans 10
+    ([2.0], INCONCLUSIVE),  # one seed: no CI
+])  # fmt: skip
+def test_train_speedup_rule(bnnas_train, expected):
+    n = len(bnnas_train)
+    table = costs({"spos": [30.0, 31.0, 29.0][:n], "bnnas": bnnas_train},
+                  {"spos": [1.0] * n, "bnnas": [1e-6] * n})
+    train = [r for r in v.speedup_verdicts(table) if r["claim"] == v.TRAIN_CLAIM]
+    assert len(train) == 1 and train[0]["verdict"] == expected
+    if n == 1:
+        assert "one seed" in train[0]["reason"] and math.isnan(train[0]["ci_low"])
+
+
+@pytest.mark.parametrize("bnnas_per_arch, expected", [
+    ([1e-7, 1.1e-7, 0.9e-7], CONFIRMED),  # ~10,000,000x
+    ([1e-4, 1.1e-4, 0.9e-4], INCONCLUSIVE),  # ~10,000x: not comparable with the paper's scale
+])  # fmt: skip
+def test_eval_speedup_rule_is_never_refuted_at_this_scale(bnnas_per_arch, expected):
+    table = costs({"spos": [30.0] * 3, "bnnas": [2.0] * 3}, {"spos": [1.0, 1.05, 0.95], "bnnas": bnnas_per_arch})
+    (row,) = [r for r in v.speedup_verdicts(table) if r["claim"] == v.EVAL_CLAIM]
+    assert row["verdict"] == expected
+    assert row["measured"] == pytest.approx(1.0 / np.exp(np.mean(np.log(bnnas_per_arch))), rel=0.05)
+
+
+@pytest.mark.parametrize("bnnas_top1, expected", [
+    ([85.1, 85.3, 85.2], CONFIRMED),  # +0.2 points, tight
+    ([80.0, 80.5, 79.8], REFUTED),  # about -5 points
+    ([83.0, 87.0, 85.0], INCONCLUSIVE),  # differences scatter over the margin
+    ([85.2], INCONCLUSIVE),  # one seed
+])  # fmt: skip
+def test_search_rule(bnnas_top1, expected):
+    n = len(bnnas_top1)
+    rows = [{"space": SPACE, "method": "spos", "seed": s, "baseline": None, "top1_pct": t}
+            for s, t in enumerate([85.0, 85.1, 84.9][:n])]
+    rows += [{"space": SPACE, "method": "bnnas", "seed": s, "baseline": "spos", "top1_pct": t}
+             for s, t in enumerate(bnnas_top1)]
+    (row,) = v.search_verdicts(pd.DataFrame(rows))
+    assert row["verdict"] == expected
+    if n == 1:
+        assert row["reason"].startswith("one seed")
+
+
+def early_bird_scores(first: np.ndarray, final: np.ndarray) -> dict[tuple[str, str], dict[int, pd.DataFrame]]:
+    runs = {}
+    for seed in range(first.shape[0]):
+        n = first.shape[1]
+        runs[seed] = pd.DataFrame({"checkpoint": np.repeat([0, 4], n), "epoch": np.repeat([0.2, 1.0], n),
+                                   "arch_id": np.tile(np.arange(n), 2), "score": np.concatenate([first[seed], final[seed]])})
+    return {(SPACE, "bnnas"): runs}
+
+
+def test_early_bird_rule_each_way():
+    rng = np.random.default_rng(0)
+    final = rng.normal(size=(3, 40))
+    stable = v.early_bird_verdicts(early_bird_scores(0.5 * final + 0.005 * rng.normal(size=final.shape), final))
+    unstable = v.early_bird_verdicts(early_bird_scores(rng.normal(size=final.shape), final))
+    counts = rng.integers(0, 10, size=final.shape).astype(float)  # gammas still ~1: scores ~ op counts
+    frozen = v.early_bird_verdicts(early_bird_scores(counts, counts + 1e-4 * rng.normal(size=counts.shape)))
+    assert stable[0]["verdict"] == CONFIRMED and stable[0]["ci_low"] > v.STABLE_TAU
+    assert unstable[0]["verdict"] == REFUTED
+    assert frozen[0]["verdict"] == INCONCLUSIVE and "has not moved" in frozen[0]["reason"]
+    middling = 0.9 * final + 0.29 * rng.normal(size=final.shape)  # tau ~0.8 with a wide CI
+    assert v.early_bird_verdicts(early_bird_scores(middling, final))[0]["verdict"] == INCONCLUSIVE
+
+
+def test_verdicts_table_reads_a_results_tree(tmp_path: Path):
+    rng = np.random.default_rng(1)
+    for method, baseline, train_s, per_arch, top1 in (("spos", None, 30.0, 1.0, 85.0),
+                                                     ("bnnas", "spos", 2.0, 1e-4, 85.2)):
+        for seed in range(2):
+            where = {"space": SPACE, "method": method, "seed": seed}
+            record = {"method": {"baseline": baseline}}
+            for pattern, extra in ((paths.TRAIN_RECORD, {"train_time_s": train_s * (1 + 0.01 * seed)}),
+                                   (paths.SCORING_RECORD, {"time_per_arch_s": per_arch}), (paths.SEARCH, {})):
+                path = tmp_path / pattern.format(**where)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps({**record, **extra}))
+            pd.DataFrame({"rank": [0, 1], "test_acc": [top1 / 100 + 0.001 * seed, 0.5]}).to_csv(
+                tmp_path / paths.FINAL.format(**where), index=False)
+            final = rng.normal(size=20)
+            pd.DataFrame({"checkpoint": np.repeat([0, 1], 20), "epoch": np.repeat([0.5, 1.0], 20),
+                          "arch_id": np.tile(np.arange(20), 2), "arch_str": "a",
+                          "score": np.concatenate([final + 0.01, final])}).to_csv(
+                tmp_path / paths.SCORES.format(**where), index=False)
+    pd.DataFrame([{"space": SPACE, "ground_truth": "retrain", "method": "bnnas", "seed": -1, "checkpoint": 1,
+                   "n": 20, "metric": "kendall_tau_diff_vs_spos", "value": 0.1, "ci_low": 0.0, "ci_high": 0.2,
+                   "ci_sources": "architectures (paired)+seeds (n=2 vs 2)", "relation": "baseline"}]).to_csv(
+        tmp_path / paths.CORRELATIONS.format(space=SPACE), index=False)
+    table = v.verdicts_table(tmp_path)
+    assert list(table.columns) == v.VERDICT_COLUMNS
+    by_claim = table.set_index("claim")
+    assert by_claim.loc[v.RANKING_CLAIM, "verdict"] == CONFIRMED
+    assert by_claim.loc[v.TRAIN_CLAIM, "verdict"] == CONFIRMED  # ~15x over 2 seeds
+    assert by_claim.loc[v.EVAL_CLAIM, "verdict"] == INCONCLUSIVE  # 10,000x
+    assert by_claim.loc[v.SEARCH_CLAIM, "measured"] == pytest.approx(0.2)
+    assert by_claim.loc[v.EARLY_BIRD_CLAIM, "scope"].startswith(f"{SPACE}: bnnas scores at checkpoint 0 vs 1")
+
+
+def test_verdicts_table_of_an_empty_tree_says_what_each_claim_needs(tmp_path: Path):
+    table = v.verdicts_table(tmp_path)
+    assert list(table["claim"]) == list(v.NEEDS)
+    assert (table["verdict"] == INCONCLUSIVE).all() and table["reason"].str.startswith("not measured").all()
+
+
+def test_the_report_writes_verdicts_csv(tmp_path: Path):
+    from harness.report import build_report
+
+    build_report(tmp_path, tmp_path / "report")
+    written = pd.read_csv(tmp_path / paths.REPORT_VERDICTS)
+    assert list(written.columns) == v.VERDICT_COLUMNS and len(written) == len(v.NEEDS)
