@@ -140,3 +140,14 @@ def test_all_archs_list_is_every_arch_in_a_seeded_random_order(run, tmp_path):
     assert not (np.diff(head) > 0).all()  # not the enumeration order
     # a uniform sample: its first 500 ids spread over the whole range (mean near 7,812)
     assert abs(head.mean() - 7812) < 4 * 4510 / np.sqrt(500)
+
+
+def test_groundtruth_space_epochs_overrides_the_epochs_of_one_space(run, tmp_path):
+    config = read_json(run / "run_config.json")
+    config["groundtruth"].update({"epochs": 2, "space_epochs": {SPACE: 1, "nats-sss": 3}, "shards": 6})
+    path = tmp_path / "run_config.json"
+    write_json(config, path)
+    status, message = cli("retrain", "--config", path, "--space", SPACE, "--shard", 0, "--data", run / "data.pt",
+                          "--archs", run / "archs.csv", "--output", tmp_path / "shard0.csv")
+    assert status == 0, message
+    assert pd.read_csv(tmp_path / "shard0.csv")["epochs"].tolist() == [1]

@@ -26,9 +26,11 @@ def smoke_run(tmp_path_factory) -> Path:
     BN-NAS, params and SPOS also scored over the benchmark (SPOS on a 20-arch sample) and BN-NAS
     trained with two seeds (seeds_by_kind)."""
     workdir = tmp_path_factory.mktemp("smoke")
-    nats_bench = json.dumps({"all_archs_methods": ["bnnas", "params", "spos"], "sample": {"supernet": 20}})
-    done = snakemake("--cores", "2", "--configfile", str(ROOT / "config" / "smoke.yaml"),
-                     "--config", f"nats_bench={nats_bench}", 'seeds_by_kind={"bn_indicator": 2}', cwd=workdir)
+    extra = workdir / "extra.yaml"  # a file: `--config` would pass nested numbers as strings
+    extra.write_text(json.dumps({"nats_bench": {"all_archs_methods": ["bnnas", "params", "spos"],
+                                                "sample": {"supernet": 20}},
+                                 "seeds_by_kind": {"bn_indicator": 2}}))
+    done = snakemake("--cores", "2", "--configfile", str(ROOT / "config" / "smoke.yaml"), str(extra), cwd=workdir)
     assert done.returncode == 0, done.stderr[-4000:]
     return workdir / "results" / "smoke"
 
