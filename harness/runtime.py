@@ -118,8 +118,9 @@ def seeds_for(config: Mapping[str, Any], method: Method) -> list[int]:
 
 def benchmark_sample_size(config: Mapping[str, Any], method: Method, space_size: int) -> int:
     """How many architectures of an enumerable space `method` scores against NATS-Bench: config
-    nats_bench.sample[kind] (null or missing = all of them), at most the space's size. The
-    all-architectures list is in a seeded random order, so the first n rows are a uniform
-    sample and a smaller sample is a subset of a larger one."""
-    count = config["nats_bench"].get("sample", {}).get(seed_kind(method))
+    nats_bench.sample[method name], else nats_bench.sample[kind] (null or missing = all of them),
+    at most the space's size. The all-architectures list is in a seeded random order, so the
+    first n rows are a uniform sample and a smaller sample is a subset of a larger one."""
+    sample = config["nats_bench"].get("sample", {})
+    count = sample[method.name] if method.name in sample else sample.get(seed_kind(method))
     return space_size if count is None else min(int(count), space_size)

@@ -65,8 +65,11 @@ def benchmark_sample(space, name):
 
 
 def search_runs():
-    """(space, method, seed) of every search (and final retraining) in the config."""
-    return method_runs(search_spaces(), config["search"]["methods"])
+    """(space, method, seed) of every search (and final retraining) in the config: each method's
+    first search.seeds run seeds (all of them when null)."""
+    count = config["search"]["seeds"]
+    return [(s, m, seed) for s, m, seed in method_runs(search_spaces(), config["search"]["methods"])
+            if count is None or seed in method_seeds(m)[:count]]
 
 
 def all_runs():

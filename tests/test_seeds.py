@@ -59,8 +59,15 @@ def test_seeds_by_kind_rejects_unknown_kinds_and_zero():
 
 
 def test_benchmark_sample_size_per_kind():
-    cfg = config(nats_bench={"sample": {"supernet": 300, "stochastic": 20_000}})
+    cfg = config(nats_bench={"sample": {"supernet": 300, "stochastic": 20_000, "deterministic": 50,
+                                        "synflow": 1000, "params": None}})
     sizes = {name: benchmark_sample_size(cfg, configured_method(cfg, name), 15_625) for name in METHODS}
     assert sizes["spos"] == sizes["fairnas"] == 300
     assert sizes["naswot"] == 15_625  # at most the space
-    assert sizes["bnnas"] == sizes["params"] == 15_625  # not named: every architecture
+    assert sizes["synflow"] == 1000  # a method name wins over its kind (deterministic: 50)
+    assert sizes["params"] == 15_625  # null: every architecture
+    assert sizes["bnnas"] == 15_625  # kind not named: every architecture
+    with pytest.raises(HarnessError, match="sample"):
+        config(nats_bench={"sample": {"spos": 1}})
+    with pytest.raises(HarnessError, match=r"nats_bench.sample names \['spoz'\]"):
+        config(nats_bench={"sample": {"spoz": 100}})
