@@ -95,11 +95,13 @@ def check_consistency(config: Mapping[str, Any]) -> None:
         raise HarnessError("config key search: mutations + crossovers and parents must each fit in the population "
                            f"({search['population']}); lower them or raise search.population")
     from harness.runtime import SEED_KINDS
+    from methods import registry
 
-    unknown = sorted(set(config["nats_bench"]["sample"]) - set(SEED_KINDS) - set(config["methods"]))
+    known = set(SEED_KINDS) | set(registry()) | set(config["method_variants"])
+    unknown = sorted(set(config["nats_bench"]["sample"]) - known)
     if unknown:
         raise HarnessError(f"config key nats_bench.sample names {unknown}: neither a kind of method "
-                           f"({', '.join(SEED_KINDS)}) nor a configured method")
+                           f"({', '.join(SEED_KINDS)}) nor a method (registered or a method_variants entry)")
     if config["groundtruth"]["repeat_archs"] > config["archs"]["count"]:
         raise HarnessError(
             f"config key groundtruth.repeat_archs ({config['groundtruth']['repeat_archs']}) exceeds "

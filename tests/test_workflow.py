@@ -29,7 +29,7 @@ def smoke_run(tmp_path_factory) -> Path:
     extra = workdir / "extra.yaml"  # a file: `--config` would pass nested numbers as strings
     extra.write_text(json.dumps({"nats_bench": {"all_archs_methods": ["bnnas", "params", "spos"],
                                                 "sample": {"supernet": 20}},
-                                 "seeds_by_kind": {"bn_indicator": 2}}))
+                                 "seeds_by_kind": {"bn_indicator": 2}, "search": {"seeds": 2}}))
     done = snakemake("--cores", "2", "--configfile", str(ROOT / "config" / "smoke.yaml"), str(extra), cwd=workdir)
     assert done.returncode == 0, done.stderr[-4000:]
     return workdir / "results" / "smoke"
