@@ -81,7 +81,8 @@ def check_consistency(config: Mapping[str, Any]) -> None:
             configured_space(config, space, knobs)  # unknown or bad knobs fail here, naming them
     for key, names in (("archs.spaces", config["archs"]["spaces"] or []),
                        ("search.spaces", config["search"]["spaces"]),
-                       ("supernet.space_epochs", config["supernet"]["space_epochs"])):
+                       ("supernet.space_epochs", config["supernet"]["space_epochs"]),
+                       ("groundtruth.space_epochs", config["groundtruth"]["space_epochs"])):
         unknown = sorted(set(names) - set(config["spaces"]))
         if unknown:
             raise HarnessError(f"config key {key} names space(s) {unknown} that are not in spaces "
@@ -93,6 +94,14 @@ def check_consistency(config: Mapping[str, Any]) -> None:
     if search["mutations"] + search["crossovers"] > search["population"] or search["parents"] > search["population"]:
         raise HarnessError("config key search: mutations + crossovers and parents must each fit in the population "
                            f"({search['population']}); lower them or raise search.population")
+    from harness.runtime import SEED_KINDS
+    from methods import registry
+
+    known = set(SEED_KINDS) | set(registry()) | set(config["method_variants"])
+    unknown = sorted(set(config["nats_bench"]["sample"]) - known)
+    if unknown:
+        raise HarnessError(f"config key nats_bench.sample names {unknown}: neither a kind of method "
+                           f"({', '.join(SEED_KINDS)}) nor a method (registered or a method_variants entry)")
     if config["groundtruth"]["repeat_archs"] > config["archs"]["count"]:
         raise HarnessError(
             f"config key groundtruth.repeat_archs ({config['groundtruth']['repeat_archs']}) exceeds "

@@ -227,7 +227,8 @@ def where_to_get(space: str) -> str:
         f"download {base}-simple.tar and untar it into $TORCH_HOME (the folder {base}-simple, read with "
         f"fast mode), or use the single file {base}.{PICKLE_EXT} with fast mode off. There is no network "
         f"access from the build machines: copy the archive in, then pass its path (--path, or the config "
-        f"key), or give a CSV export of it (--csv; for nats-tss the shared nb201_tss_wide.csv)."
+        f"key), or give a CSV export of it (--csv). For nats-tss the harness ships the values "
+        f"(harness/nats_bench_data, hp 200 and 12, means over seeds) and uses them when nothing is configured."
     )
 
 
@@ -446,7 +447,8 @@ class CsvSource:
         columns = [c for c in self.frame.columns if "_acc_" in c]
         if q.seed_policy != MEAN:
             raise HarnessError(f"{self.path} holds means over seeds; it cannot answer seed_policy="
-                               f"{q.seed_policy} ({q.label()}); accuracy columns present: {columns}")
+                               f"{q.seed_policy} ({q.label()}); accuracy columns present: {columns}. For "
+                               f"one seed, configure the official archive (nats_bench.archive)")
         column = f"{self.WIDE_PREFIX[q.key().dataset]}_{q.split}_acc_{q.hp}"
         if column not in self.frame.columns:
             raise HarnessError(f"{self.path} cannot answer {q.label()} (dataset={q.dataset}, split={q.split}, "
@@ -507,6 +509,11 @@ class CsvSource:
         }  # fmt: skip
         if self.format == "wide":
             record["column"] = self.wide_column(q)
+        if self.path.suffix == ".xz":  # the bundled tables: also the checksum of the published CSV
+            from harness.nats_bench_bundled import BUNDLED_DIR, uncompressed_sha256
+
+            record["sha256_uncompressed"] = uncompressed_sha256(self.path)
+            record["bundled"] = self.path.parent == BUNDLED_DIR
         sidecar = self.path.with_name(self.path.name + ".json")
         if sidecar.is_file():  # the export's own record of what it queried from the archive
             record["sidecar"] = {"path": str(sidecar), "sha256": sha256_file(sidecar)}
@@ -514,15 +521,21 @@ class CsvSource:
 
 
 def find_source(space: str, configured_path: str | Path | None = None, csv_path: str | Path | None = None,
-                fast_mode: bool = True) -> CsvSource | OfficialSource | None:
+                fast_mode: bool = True, hp: str | None = None) -> CsvSource | OfficialSource | None:
     """The ground-truth source a run should use: the configured CSV, else the configured official
-    archive, else the official archive under $TORCH_HOME (either mode's name), else None (the
+    archive, else for nats-tss the table bundled with the package (harness/nats_bench_data; hp
+    200 or 12), else the official archive under $TORCH_HOME (either mode's name), else None (the
     workflow reports "skipped" with how_to_enable()). A configured path that does not exist is an
-    error, never a silent skip."""
+    error, never a silent skip. The bundled table comes before $TORCH_HOME so that a default run
+    gives the same answer on every machine."""
+    from harness import nats_bench_bundled as bundled
+
     if csv_path:
         return CsvSource(csv_path)
     if configured_path:
         return OfficialSource(configured_path, space, fast_mode)
+    if space == bundled.BUNDLED_SPACE and str(hp or SPACES[space].full_hp) in bundled.TABLE_FOR_HP:
+        return CsvSource(bundled.bundled_table(hp))
     for mode in (fast_mode, not fast_mode):
         if (torch_home() / archive_name(space, mode)).exists():
             return OfficialSource(None, space, mode)

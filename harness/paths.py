@@ -21,8 +21,10 @@ relative to the results directory (config key `results_dir`, default `results`).
               train_time_s, threads
     {space}/groundtruth/retrain.csv           all shards merged
     {space}/groundtruth/nats-bench-{dataset}.csv (+ .json: what was queried)  NATS-Bench values
-    {space}/all_archs.csv                     every architecture of an enumerable space
-    {space}/{method}/seed{seed}/all_scores.csv  scores of every architecture (final checkpoint)
+    {space}/all_archs.csv                     every architecture of an enumerable space (arch_id =
+              enumeration index), rows in a seeded random order: the first n are a uniform sample
+    {space}/{method}/seed{seed}/all_scores.csv  scores of the first nats_bench.sample[kind]
+              architectures of all_archs.csv (all of them by default), final checkpoint
     {space}/correlations/{ground_truth}.csv   one ground truth's correlations (merged below)
     {space}/correlations.csv                  tidy: space, method, seed, checkpoint, epoch,
               ground_truth, n, metric, value, ci_low, ci_high (method "retraining-reliability" compares

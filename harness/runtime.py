@@ -63,13 +63,64 @@ def read_archs(space: SearchSpace, path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise HarnessError(f"architecture list {path} is missing; rerun the sample-archs step")
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise HarnessError(f"architecture list {path} is empty (not even a header); rerun the sample-archs step") from None
     missing = {"arch_id", "arch_str"} - set(frame.columns)
     if missing:
         raise HarnessError(f"{path} lacks column(s) {sorted(missing)}; it must have arch_id and arch_str")
+    if frame.empty:
+        raise HarnessError(f"architecture list {path} has a header but no rows: nothing to score or train; "
+                           "rerun the sample-archs step (config archs.count >= 2)")
     frame["arch"] = [space.decode(text) for text in frame["arch_str"]]
     return frame
 
 
 def arch_matrix(space: SearchSpace, frame: pd.DataFrame) -> np.ndarray:
     return space.to_matrix(list(frame["arch"]))
+
+
+# --- seeds and benchmark sample sizes per kind of method ----------------------------------------
+
+SEED_KINDS = ("bn_indicator", "supernet", "stochastic", "deterministic")
+
+
+def seed_kind(method: Method) -> str:
+    """How a method's score varies with the run seed, and what a seed costs:
+
+    bn_indicator   trains a supernet whose score is its BN indicator (training is seconds)
+    supernet       trains a supernet and evaluates each subnet with it (SPOS, FairNAS: minutes of
+                   training, 0.1-1 s per scored architecture)
+    stochastic     no supernet, but the score draws data or initialisations (Method.stochastic)
+    deterministic  no supernet and the score does not depend on the seed (params, FLOPs)
+    """
+    from harness.scorers import bn_indicator
+
+    if method.trains_supernet:
+        return "bn_indicator" if method.scorer is bn_indicator else "supernet"
+    return "stochastic" if method.stochastic else "deterministic"
+
+
+def seeds_for(config: Mapping[str, Any], method: Method) -> list[int]:
+    """The run seeds of `method`: every place that enumerates runs asks here.
+
+    Without `seeds_by_kind` (or without the method's kind in it): config `seeds`. With
+    `seeds_by_kind[kind] = n`: the first n of config `seeds`, continued by consecutive integers
+    after its largest when n is longer (seeds [0] and n = 3 give [0, 1, 2])."""
+    seeds = [int(s) for s in config["seeds"]]
+    count = config.get("seeds_by_kind", {}).get(seed_kind(method))
+    if count is None:
+        return seeds
+    extra = range(max(seeds) + 1, max(seeds) + 1 + max(0, count - len(seeds)))
+    return (seeds + list(extra))[:count]
+
+
+def benchmark_sample_size(config: Mapping[str, Any], method: Method, space_size: int) -> int:
+    """How many architectures of an enumerable space `method` scores against NATS-Bench: config
+    nats_bench.sample[method name], else nats_bench.sample[kind] (null or missing = all of them),
+    at most the space's size. The all-architectures list is in a seeded random order, so the
+    first n rows are a uniform sample and a smaller sample is a subset of a larger one."""
+    sample = config["nats_bench"].get("sample", {})
+    count = sample[method.name] if method.name in sample else sample.get(seed_kind(method))
+    return space_size if count is None else min(int(count), space_size)

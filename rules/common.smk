@@ -46,13 +46,30 @@ def search_spaces():
 def method_runs(spaces=None, methods=None):
     """(space, method, seed) of every run in the config (of `spaces` / `methods` only, if given)."""
     spaces = config["spaces"] if spaces is None else spaces
-    return [(s, m, seed) for s in spaces for m in space_methods(s) for seed in config["seeds"]
+    return [(s, m, seed) for s in spaces for m in space_methods(s) for seed in method_seeds(m)
             if methods is None or m in methods]
 
 
+def method_seeds(name):
+    """The run seeds of method `name` (config seeds / seeds_by_kind: harness.runtime.seeds_for)."""
+    from harness.runtime import seeds_for
+
+    return seeds_for(config, method(name))
+
+
+def benchmark_sample(space, name):
+    """How many of `space`'s architectures method `name` scores against NATS-Bench (nats_bench.sample)."""
+    from harness.runtime import benchmark_sample_size, configured_space
+
+    return benchmark_sample_size(config, method(name), configured_space(config, space).size())
+
+
 def search_runs():
-    """(space, method, seed) of every search (and final retraining) in the config."""
-    return method_runs(search_spaces(), config["search"]["methods"])
+    """(space, method, seed) of every search (and final retraining) in the config: each method's
+    first search.seeds run seeds (all of them when null)."""
+    count = config["search"]["seeds"]
+    return [(s, m, seed) for s, m, seed in method_runs(search_spaces(), config["search"]["methods"])
+            if count is None or seed in method_seeds(m)[:count]]
 
 
 def all_runs():
@@ -69,13 +86,15 @@ def supernet_record(wildcards):
 
 @functools.cache
 def nats_bench_source(space):
-    """The NATS-Bench source of `space` (configured CSV or archive, or found in $TORCH_HOME), or None."""
+    """The NATS-Bench source of `space` (configured CSV or archive, the bundled nats-tss table, or
+    found in $TORCH_HOME), or None."""
     from harness import nats_bench
 
     if space not in nats_bench.SPACES:
         return None
     section = config["nats_bench"]
-    return nats_bench.find_source(space, section["archive"].get(space), section["csv"].get(space), section["fast_mode"])
+    return nats_bench.find_source(space, section["archive"].get(space), section["csv"].get(space), section["fast_mode"],
+                                  section["hp"])
 
 
 def nats_bench_args(space):
@@ -116,9 +135,9 @@ def groundtruth_file(wildcards):
 def correlated_scores(wildcards):
     """Score files judged against one ground truth: the sample's, or every arch's for all-* ones."""
     if wildcards.ground_truth.startswith("all-"):
-        runs = [(m, s) for m in all_archs_methods(wildcards.space) for s in config["seeds"]]
+        runs = [(m, s) for m in all_archs_methods(wildcards.space) for s in method_seeds(m)]
         return [res(P.ALL_SCORES, space=wildcards.space, method=m, seed=s) for m, s in runs]
-    runs = [(m, s) for m in space_methods(wildcards.space) for s in config["seeds"]]
+    runs = [(m, s) for m in space_methods(wildcards.space) for s in method_seeds(m)]
     return [res(P.SCORES, space=wildcards.space, method=m, seed=s) for m, s in runs]
 
 

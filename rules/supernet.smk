@@ -90,6 +90,7 @@ rule score_all_archs:
         record=res(P.ALL_SCORING_RECORD),
     params:
         supernet_dir=lambda w: res(P.SUPERNET_DIR, space=w.space, method=w.method, seed=w.seed),
+        limit=lambda w: benchmark_sample(w.space, w.method),
     threads: config["threads"]
     conda:
         CONDA_ENV
@@ -100,4 +101,5 @@ rule score_all_archs:
     shell:
         "python -m harness score --config {input.config} --space {wildcards.space} --method {wildcards.method}"
         " --seed {wildcards.seed} --data {input.data} --archs {input.archs} --supernet-dir {params.supernet_dir}"
-        " --output {output.scores} --record {output.record} --threads {threads} --final-only > {log} 2>&1"
+        " --output {output.scores} --record {output.record} --threads {threads} --final-only --limit {params.limit}"
+        " > {log} 2>&1"

@@ -250,11 +250,11 @@ def test_fast_mode_must_match_the_path(tss_folder: Path, tmp_path: Path) -> None
         OfficialSource(make_single_file(tmp_path), "nats-tss", fast_mode=True)
 
 
-# --- the shared wide table -----------------------------------------------------------------------
+# --- the bundled wide table -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def wide(shared_nats_dir: Path) -> CsvSource:
-    return CsvSource(shared_nats_dir / "nb201_tss_wide.csv")
+def wide(nats_wide_csv: Path) -> CsvSource:
+    return CsvSource(nats_wide_csv)
 
 
 def test_wide_table_known_values(wide: CsvSource) -> None:
@@ -272,8 +272,8 @@ def test_wide_table_known_values(wide: CsvSource) -> None:
         assert wide.record(q)["column"] == column
 
 
-def test_wide_hp12_table(shared_nats_dir: Path) -> None:
-    hp12 = CsvSource(shared_nats_dir / "nb201_tss_hp12_wide.csv")
+def test_wide_hp12_table(nats_hp12_csv: Path) -> None:
+    hp12 = CsvSource(nats_hp12_csv)
     arch0 = hp12.frame["arch_str"][0]
     assert hp12.query([arch0], NatsQuery("nats-tss", "cifar100", "valid", hp="12"))["accuracy"][0] == \
         pytest.approx(31.84)
@@ -289,7 +289,7 @@ def test_wide_table_errors(wide: CsvSource) -> None:
     with pytest.raises(HarnessError, match="nats-sss"):
         wide.query(["8:8:8:8:8"], NatsQuery("nats-sss", "cifar10"))
     missing = ["|none~0|+|none~0|none~1|+|none~0|none~1|bad~2|", "x"]
-    with pytest.raises(HarnessError, match=r"2 of 3 architecture\(s\) are not in .*nb201_tss_wide.csv: \|none"):
+    with pytest.raises(HarnessError, match=r"2 of 3 architecture\(s\) are not in .*nb201_tss_wide.csv.xz: \|none"):
         wide.query([wide.frame["arch_str"][5], *missing], NatsQuery("nats-tss", "cifar10"))
 
 
@@ -327,12 +327,12 @@ def write_archs_and_scores(root: Path, archs: list[str], scores: list[float]) ->
     return archs_path, scores_path
 
 
-def test_query_output_feeds_correlate(shared_nats_dir: Path, tmp_path: Path) -> None:
-    table = pd.read_csv(shared_nats_dir / "nb201_tss_wide.csv").iloc[::1500].reset_index(drop=True)
+def test_query_output_feeds_correlate(nats_wide_csv: Path, tmp_path: Path) -> None:
+    table = pd.read_csv(nats_wide_csv).iloc[::1500].reset_index(drop=True)
     archs, scores = write_archs_and_scores(tmp_path, list(table["arch_str"]), list(table["c10_test_acc_200"]))
     gt, record = tmp_path / "nats-tss/groundtruth/nats-bench.csv", tmp_path / "nats-tss/groundtruth/nats-bench.json"
     assert main(["groundtruth", "query", "--space", "nats-tss", "--archs", str(archs),
-                 "--csv", str(shared_nats_dir / "nb201_tss_wide.csv"), "--dataset", "cifar10",
+                 "--csv", str(nats_wide_csv), "--dataset", "cifar10",
                  "--output", str(gt), "--record", str(record)]) == 0  # fmt: skip
     truth = pd.read_csv(gt)
     assert list(truth.columns[:4]) == ["arch_id", "arch_str", "seed", "test_acc"] and set(truth["seed"]) == {-1}

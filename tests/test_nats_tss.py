@@ -42,8 +42,8 @@ def space() -> NatsTss:
 
 
 @pytest.fixture(scope="module")
-def wide(shared_nats_dir: Path) -> pd.DataFrame:
-    return pd.read_csv(shared_nats_dir / "nb201_tss_wide.csv")
+def wide(nats_wide_csv: Path) -> pd.DataFrame:
+    return pd.read_csv(nats_wide_csv)
 
 
 def random_archs(space: NatsTss, n: int, seed: int = 0) -> list[tuple[int, ...]]:

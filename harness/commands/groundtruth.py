@@ -76,10 +76,15 @@ def open_source(args: argparse.Namespace) -> nb.CsvSource | nb.OfficialSource:
 def read_archs(path: Path, columns: list[str]) -> pd.DataFrame:
     if not path.is_file():
         raise HarnessError(f"{path}: archs file not found")
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise HarnessError(f"{path}: archs file is empty (not even a header)") from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise HarnessError(f"{path}: missing column(s) {missing}; has {list(frame.columns)}")
+    if frame.empty:
+        raise HarnessError(f"{path}: archs file has a header but no rows; rerun the sample-archs step")
     if frame["arch_str"].duplicated().any():
         raise HarnessError(f"{path}: some arch_str appear more than once")
     return frame
@@ -99,10 +104,11 @@ def run_export(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     results = source.query_many(arch_strs, queries, progress=True)
     frames = [tidy_frame(result, q) for result, q in zip(results, queries)]
-    write_csv(pd.concat(frames, ignore_index=True)[nb.TIDY_COLUMNS], args.output)
+    table = pd.concat(frames, ignore_index=True)[nb.TIDY_COLUMNS]
     sidecar = {"command": "groundtruth export", "n_archs": len(arch_strs),
                "archs": str(args.archs) if args.archs else "all", "seconds": round(time.perf_counter() - start, 3),
-               "records": [source.record(q) for q in queries]}
+               "records": [source.record(q) for q in queries]}  # both outputs whole before either is written
+    write_csv(table, args.output)
     write_json(sidecar, sidecar_path(args.output))
     print(f"wrote {len(arch_strs)} archs x {len(queries)} queries to {args.output} (+ {sidecar_path(args.output)})")
     return 0
@@ -121,8 +127,9 @@ def run_query(args: argparse.Namespace) -> int:
     archs = read_archs(args.archs, ["arch_id", "arch_str"])
     source = open_source(args)
     result = source.query(list(archs["arch_str"]), q)
-    write_csv(groundtruth_frame(archs, result, q), args.output)
-    write_json(query_record(source, q, archs, args), args.record)
+    table, record = groundtruth_frame(archs, result, q), query_record(source, q, archs, args)  # both whole first
+    write_csv(table, args.output)
+    write_json(record, args.record)
     print(f"wrote NATS-Bench ground truth ({q.label()}) for {len(archs)} archs to {args.output}")
     return 0
 

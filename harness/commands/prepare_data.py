@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     splits = load_dataset(cfg)
     seconds = time.perf_counter() - start
-    save_splits(splits, args.output)
     meta: dict[str, Any] = {"config": asdict(cfg), "load_seconds": round(seconds, 3), **splits.describe()}
+    save_splits(splits, args.output)  # the record is whole before either output is written
     write_json(meta, args.meta)
     sizes = splits.provenance["sizes"]
     print(

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     space = configured_space(config, args.space)
     data = load_splits(args.data)
     archs = read_archs(space, args.archs)
-    recipe = RetrainRecipe.from_dict(section)
+    # groundtruth.space_epochs overrides the epochs of one space (as supernet.space_epochs does)
+    recipe = RetrainRecipe.from_dict({**section, "epochs": section["space_epochs"].get(args.space, section["epochs"])})
     records = []
     for row, repetition in tqdm(shard_tasks(len(archs), section["repeat_archs"], section["shards"], args.shard),
                                 desc=f"retrain {args.space} shard {args.shard}"):

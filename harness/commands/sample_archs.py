@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="run_config.json of the run")
     parser.add_argument("--space", required=True)
     parser.add_argument("--output", required=True)
-    parser.add_argument("--all", action="store_true", help="every architecture of an enumerable space, in order")
+    parser.add_argument("--all", action="store_true",
+                        help="every architecture of an enumerable space (arch_id = enumeration index), rows in a "
+                             "seeded random order so that the first n rows are a uniform sample of n")
 
 
 def sample_distinct(space: SearchSpace, count: int, run_seed: int) -> list[Arch]:
@@ -40,12 +42,17 @@ def sample_distinct(space: SearchSpace, count: int, run_seed: int) -> list[Arch]
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     space = configured_space(config, args.space)
-    archs = list(space.enumerate()) if args.all else sample_distinct(space, config["archs"]["count"], config["seed"])
-    count = len(archs)
+    if args.all:
+        archs = list(space.enumerate())
+        order = np.random.default_rng(derive_seed(config["seed"], "all-archs", space.name)).permutation(len(archs))
+        ids, archs = order.tolist(), [archs[i] for i in order]
+    else:
+        archs = sample_distinct(space, config["archs"]["count"], config["seed"])
+        ids = list(range(len(archs)))
     matrix = space.to_matrix(archs)
     table = space.cost_table()
     frame = pd.DataFrame({
-        "arch_id": range(count),
+        "arch_id": ids,
         "arch_str": [space.encode(a) for a in archs],
         "flops_M": table.flops(matrix),
         "params_M": table.params(matrix),

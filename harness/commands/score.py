@@ -6,9 +6,11 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harness.config import load_config
+from harness.errors import HarnessError
 from harness.data import load_splits
 from harness.io import write_csv, write_json
 from harness.method import ScoreContext
@@ -28,6 +30,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", required=True, help="scores.csv")
     parser.add_argument("--record", required=True, help="scoring.json")
     parser.add_argument("--final-only", action="store_true", help="score only the final checkpoint")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="score only the first N architectures of --archs (the all-archs list is in a "
+                             "seeded random order: its first N rows are a uniform sample)")
+
+
+def check_finite(method: str, archs: pd.DataFrame, scores: np.ndarray, checkpoint: int, drop: bool) -> np.ndarray:
+    """Mask of the architectures with a finite score. A NaN or infinite score is an error naming the
+    method and how many architectures, unless config scoring.drop_nonfinite drops them (counted)."""
+    finite = np.isfinite(scores)
+    bad = int((~finite).sum())
+    if bad and not drop:
+        shown = ", ".join(map(str, archs["arch_id"].to_numpy()[~finite][:5])) + (", ..." if bad > 5 else "")
+        raise HarnessError(f"method {method!r} returned a non-finite score (NaN or inf) for {bad} of {len(scores)} "
+                           f"architecture(s) at checkpoint {checkpoint} (arch_id {shown}); fix the scorer, or set "
+                           "config scoring.drop_nonfinite: true to drop them (they are counted in scoring.json)")
+    return finite
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     space = configured_space(config, args.space, method.knobs_for(args.space))
     data = load_splits(args.data)
     archs = read_archs(space, args.archs)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise HarnessError(f"--limit must be >= 1, got {args.limit}")
+        archs = archs.iloc[:args.limit].reset_index(drop=True)
     matrix = arch_matrix(space, archs)
     options = {**config["scoring"], **method.options}
     seed = derive_seed(config["seed"], "score", args.space, args.method, args.seed)
@@ -49,20 +71,27 @@ def run(args: argparse.Namespace) -> int:
     else:
         checkpoints, supernet = [{"checkpoint": 0, "epoch": 0.0}], None
 
-    frames, seconds, total = [], 0.0, 0.0
+    frames, seconds, total, dropped = [], 0.0, 0.0, {}
     for point in checkpoints:
         if supernet is not None:
             load_checkpoint(supernet, supernet_dir / CHECKPOINT_NAME.format(checkpoint=point["checkpoint"]))
         context = ScoreContext(space=space, supernet=supernet, data=data, options=options, seed=seed, device=device)
         started = time.perf_counter()
-        scores = method.scorer(context, matrix)
+        scores = np.asarray(method.scorer(context, matrix), dtype=float)
         seconds = time.perf_counter() - started
         total += seconds
+        finite = check_finite(args.method, archs, scores, point["checkpoint"], config["scoring"]["drop_nonfinite"])
+        if not finite.all():
+            dropped[str(point["checkpoint"])] = int((~finite).sum())
         frames.append(pd.DataFrame({"checkpoint": point["checkpoint"], "epoch": point["epoch"],
-                                    "arch_id": archs["arch_id"], "arch_str": archs["arch_str"], "score": scores}))
-    write_csv(pd.concat(frames, ignore_index=True), args.output)
-    write_json({"method": method.describe(), "n_archs": len(archs), "checkpoint": checkpoints[-1]["checkpoint"],
-                "score_time_s": seconds, "time_per_arch_s": seconds / len(archs),
-                "all_checkpoints_score_time_s": total, "device": str(device),
-                "threads": config["threads"] if args.threads is None else args.threads}, args.record)
+                                    "arch_id": archs["arch_id"], "arch_str": archs["arch_str"], "score": scores})[finite])
+    # Both outputs are complete in memory before either is written.
+    table = pd.concat(frames, ignore_index=True)
+    record = {"method": method.describe(), "n_archs": len(archs), "checkpoint": checkpoints[-1]["checkpoint"],
+              "score_time_s": seconds, "time_per_arch_s": seconds / len(archs),
+              "all_checkpoints_score_time_s": total, "device": str(device),
+              "nonfinite_dropped": dropped,  # {checkpoint: archs dropped} (scoring.drop_nonfinite)
+              "threads": config["threads"] if args.threads is None else args.threads}
+    write_csv(table, args.output)
+    write_json(record, args.record)
     return 0
