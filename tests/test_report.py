@@ -112,18 +112,51 @@ def test_costs_without_spos_have_nan_speedups(full_tree):
 
 
 def test_html_is_self_contained_with_tables_figures_and_provenance(built):
-    _, page = built
+    root, page = built
     assert "<script" not in page and "<link" not in page and "http" not in page
     pngs = embedded_pngs(page)
-    assert len(pngs) == 2 and all(png.startswith(PNG_SIGNATURE) for png in pngs)
+    # forest plot, cost on a log scale, scatter, early-bird curve; the same PNGs under figures/
+    assert len(pngs) == 4 and all(png.startswith(PNG_SIGNATURE) for png in pngs)
+    files = sorted((root / paths.REPORT_FIGURES).glob("*.png"))
+    assert sorted(p.read_bytes() for p in files) == sorted(pngs)
     # final-checkpoint table: bnnas is perfect, spos is perfect at checkpoint 3, the ceiling is 7/9
     assert "1.000 [1.00, 1.00]" in page
     assert "noise ceiling (retrain seed vs seed)" in page and "0.778 [" in page
-    assert "train_speedup_vs_baseline" in page and "20.000" in page
-    assert "bn_gamma" in page and "bnnas summary" in page  # methods table from train.json
+    assert "training speed-up (×)" in page and "train_speedup_vs_baseline" not in page
+    assert "<td>20.0</td>" in page  # scoring speed-up, one decimal
+    # methods described from their recorded parts, not their hand-written summaries
+    assert "score: bn_gamma" in page and "10% of the baseline epochs" in page and "bnnas summary" not in page
     assert "cfg-1" in page and "abc123" in page  # config and dataset provenance
     assert "seaborn" in page and "scipy" in page  # library versions
     assert "Ground-truth protocol" in page and "5000" in page and "0, 1" in page
+
+
+def test_verdicts_come_first_then_one_figure(built):
+    _, page = built
+    headings = re.findall(r"<h([23])[^>]*>(.*?)</h\1>", page)
+    assert headings[0] == ("2", "Verdicts")
+    assert headings[1][1].startswith("Kendall τ of every method")
+    assert "No verdicts yet" in page and "10.0×" in page  # the measured training speed-up
+
+
+def test_a_verdicts_table_replaces_the_measured_values(full_tree):
+    verdicts = pd.DataFrame({"claim": ["training speed-up > 10x"], "value": [9.5], "ci_low": [8.0],
+                             "ci_high": [11.0], "verdict": ["not shown"], "reason": ["CI includes 10"]})
+    verdicts.to_csv(full_tree / "verdicts.csv", index=False)
+    page = (run_report(full_tree) / Path(paths.REPORT_HTML).name).read_text()
+    assert "No verdicts yet" not in page
+    assert "training speed-up &gt; 10x" in page and "9.5 [8, 11]" in page and "CI includes 10" in page
+
+
+def test_every_table_is_written_as_markdown_and_latex(built):
+    root, page = built
+    tables = root / paths.REPORT_TABLES
+    anchors = re.findall(r'<h[23] id="([^"]+)">[^<]*</h[23]>(?:<p>.*?</p>)?<div class="table-wrap">', page)
+    assert len(anchors) >= 8
+    for key in anchors:
+        assert (tables / f"{key}.md").read_text().count("|") > 4, key
+        assert "\\begin{tabular}" in (tables / f"{key}.tex").read_text(), key
+    assert "training speed-up (×)" in (tables / "nb201-cost.md").read_text()
 
 
 def test_rerunning_the_report_does_not_read_its_own_outputs(built):
