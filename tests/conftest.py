@@ -1,8 +1,11 @@
-"""Shared fixtures: a tiny real dataset (Fashion-MNIST from Debian's package) and a tiny space."""
+"""Shared fixtures: a tiny real dataset (Fashion-MNIST from Debian's package), a tiny space, and
+the smoke workflow's run (once per session, for the workflow, report and browser tests)."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,3 +39,28 @@ def shared_nats_dir() -> Path:
         pytest.fail(f"NATS-Bench shared data not found: looked in {path} "
                     "(set NATS_BENCH_SHARED to the folder holding nb201_tss_wide.csv)")
     return path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE_CONFIG = ROOT / "config" / "smoke.yaml"
+
+
+def run_snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
+                          cwd=cwd, capture_output=True, text=True)
+
+
+def smoke_args(shared_nats_dir: Path) -> list[str]:
+    """The smoke config, with the shared NATS-Bench table configured as a second ground truth."""
+    nats_bench = json.dumps({"csv": {"nats-tss": str(shared_nats_dir / "nb201_tss_wide.csv")},
+                             "all_archs_methods": ["bnnas", "params"]})
+    return ["--configfile", str(SMOKE_CONFIG), "--config", f"nats_bench={nats_bench}"]
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, shared_nats_dir) -> Path:
+    """The smoke workflow (`snakemake --cores 2 --configfile config/smoke.yaml`); its results dir."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    done = run_snakemake("--cores", "2", *smoke_args(shared_nats_dir), cwd=workdir)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return workdir / "results" / "smoke"
