@@ -710,9 +710,9 @@ h1 { border-bottom: 2px solid #444; padding-bottom: .2em; font-size: 1.6em; }
 h2 { margin-top: 1.8em; border-bottom: 1px solid #aaa; }
 .table-wrap { max-width: 100%; overflow-x: auto; margin: .4em 0 1.2em; }
 table { border-collapse: collapse; font-size: .88em; }
-th, td { border: 1px solid #ccc; padding: .2em .5em; text-align: right; vertical-align: top; }
-th { background: #f0f0f0; }
-td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: .2em .5em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; text-align: left !important; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 pre { background: #f6f6f6; padding: .8em; overflow-x: auto; font-size: .8em; max-width: 100%; }
 .note { color: #8a4b00; font-style: italic; }
 .lead { font-size: 1.05em; }

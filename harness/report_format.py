@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ COLUMNS: dict[str, tuple[str, int | None]] = {
     "time_per_subnet_eval_s": ("eval per subnet (s)", 2),
     "eval_speedup_vs_baseline": ("eval speed-up (×)", 1),
 }
+NUMBER_CELL = re.compile(r"<td>([-+]?[\d,]*\.?\d+(?:e[-+]?\d+)?\s?[×%]?)</td>")
 LIST_LIMIT = 4  # a cell lists at most this many items, then "… (n in all)"
 
 
@@ -113,6 +115,7 @@ def table_html(frame: pd.DataFrame) -> str:
     """A table inside a wrapper that scrolls sideways on its own, so the page never does."""
     body = frame.to_html(index=False, na_rep="—", border=0, escape=True,
                          float_format=lambda v: f"{v:.3g}" if not math.isnan(v) else "—")
+    body = NUMBER_CELL.sub(r'<td class="num">\1</td>', body)
     return f'<div class="table-wrap">{body}</div>'
 
 

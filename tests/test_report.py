@@ -123,7 +123,7 @@ def test_html_is_self_contained_with_tables_figures_and_provenance(built):
     assert "1.000 [1.00, 1.00]" in page
     assert "noise ceiling (retrain seed vs seed)" in page and "0.778 [" in page
     assert "training speed-up (×)" in page and "train_speedup_vs_baseline" not in page
-    assert "<td>20.0</td>" in page  # scoring speed-up, one decimal
+    assert '<td class="num">20.0</td>' in page  # scoring speed-up, one decimal, right-aligned
     # methods described from their recorded parts, not their hand-written summaries
     assert "score: bn_gamma" in page and "10% of the baseline epochs" in page and "bnnas summary" not in page
     assert "cfg-1" in page and "abc123" in page  # config and dataset provenance
