@@ -192,3 +192,16 @@ def test_config_and_dataset_are_embedded_as_json(built):
     blocks = [json.loads(html.unescape(block)) for block in re.findall(r"<pre>(.*?)</pre>", page, flags=re.S)]
     assert json.loads((root / paths.RUN_CONFIG).read_text()) in blocks
     assert json.loads((root / paths.DATASET_META).read_text()) in blocks
+
+
+def test_a_plugged_in_section_is_rendered_and_exported(full_tree, monkeypatch):
+    from harness import report
+
+    def gamma_section(results: report.Results):
+        yield "Gamma diagnostics", pd.DataFrame({"space": [s.name for s in results.spaces], "ops with BN": [7]})
+
+    monkeypatch.setattr(report, "EXTRA_SECTIONS", [gamma_section])
+    page = (run_report(full_tree) / Path(paths.REPORT_HTML).name).read_text()
+    assert '<h3 id="gamma-diagnostics">Gamma diagnostics</h3>' in page and '<td class="num">7</td>' in page
+    assert "ops with BN" in (full_tree / paths.REPORT_TABLES / "gamma-diagnostics.md").read_text()
+    assert page.index("Gamma diagnostics") < page.index(">Methods<") < page.index(">Provenance<")
