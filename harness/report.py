@@ -307,10 +307,14 @@ def nats_query_table(space: Space) -> pd.DataFrame:
     for record in space.nats_records:
         source = record.get("source", record)
         rows.append({"ground truth": record.get("ground_truth_name", ""),
-                     **{k: str(source.get(k, "")) for k in ("file", "path", "column", "hp", "dataset_key",
+                     **{k: str(source.get(k, "")) for k in ("file", "column", "hp", "dataset_key",
                                                            "eval_set", "metric", "split", "seed_policy")},
-                     "sha256": str(source.get("sha256", ""))[:16]})
-    return pd.DataFrame(rows).loc[:, lambda f: (f != "").any()] if rows else pd.DataFrame()
+                     "SHA-256 (first 16)": str(source.get("sha256", ""))[:16]})
+    if not rows:
+        return pd.DataFrame()
+    # the sample's and the all-archs query of one dataset read the same values: one row each
+    table = pd.DataFrame(rows).drop_duplicates().sort_values("ground truth", kind="stable")
+    return table.loc[:, lambda f: (f != "").any()].rename(columns=lambda c: c.replace("_", " "))
 
 
 def format_ci(value: float, low: float, high: float) -> str:
@@ -358,16 +362,17 @@ def distinct(values: pd.Series) -> str:
 
 def protocol_table(retrain: pd.DataFrame) -> pd.DataFrame:
     """How the ground truth was produced, read off the retraining records themselves."""
-    per_seed = retrain.groupby("seed")["arch_id"].nunique()
+    runs = retrain.groupby("arch_id").size()
+    seeds = sorted(retrain["seed"].dropna().unique())
     row = {
         "archs": str(retrain["arch_id"].nunique()),
-        "records": str(len(retrain)),
-        "seeds": distinct(retrain["seed"]),
-        "archs per seed": ", ".join(f"{s}: {n}" for s, n in per_seed.items()),
+        "training runs": str(len(retrain)),
+        "archs trained more than once": str(int((runs > 1).sum())),
+        "seeds": collapse(seeds),
     }
     for column in PROTOCOL_COLUMNS:
         if column in retrain.columns:
-            row[column] = distinct(retrain[column])
+            row[column.replace("_", " ")] = collapse(sorted(retrain[column].dropna().unique()))
     if "train_time_s" in retrain.columns:
         row["total train time (h)"] = f"{retrain['train_time_s'].sum() / 3600:.2f}"
     return pd.DataFrame([row])
@@ -517,8 +522,8 @@ def verdict_blocks(results: Results, costs: pd.DataFrame, comparison: pd.DataFra
     final_tau = forest if not forest.empty else pd.DataFrame(columns=CORRELATION_COLUMNS)
     measured = measured_claims(final_tau, all_correlations(results), costs, comparison)
     return [Block("Verdicts", measured, "claims", level=2,
-                  intro="No verdicts yet (no verdicts.csv from the statistics step): below are the values this "
-                        "run measured for each of the paper's claims, without a pass/fail judgement.")]
+                  intro="No verdicts yet (no verdicts.csv from the statistics step): the values this run "
+                        "measured for each of the paper's claims, without a pass/fail judgement.")]
 
 
 def headline_figure(results: Results) -> Block:
@@ -668,10 +673,13 @@ def run_times(results: Results) -> dict[str, str]:
 
 
 def dataset_files(dataset: dict[str, Any] | None) -> pd.DataFrame:
-    files = (dataset or {}).get("files") or {}
-    rows = [{"file": name, "SHA-256": str(info.get("sha256", "")) if isinstance(info, dict) else str(info)}
-            for name, info in files.items()]
-    return pd.DataFrame(rows)
+    """The dataset's files with their SHA-256 (provenance.files of data/dataset.json)."""
+    dataset = dataset or {}
+    files = (dataset.get("provenance") or {}).get("files") or dataset.get("files") or []
+    if isinstance(files, dict):  # {name: {sha256: ...}}
+        files = [{"path": name, **(info if isinstance(info, dict) else {"sha256": info})} for name, info in files.items()]
+    return pd.DataFrame([{"file": str(f.get("path", "")), "bytes": f.get("bytes"), "SHA-256": str(f.get("sha256", ""))}
+                         for f in files]).dropna(axis=1, how="all")
 
 
 def key_value(pairs: dict[str, Any]) -> pd.DataFrame:
@@ -680,7 +688,9 @@ def key_value(pairs: dict[str, Any]) -> pd.DataFrame:
 
 def provenance_blocks(results: Results, argv: list[str]) -> list[Block]:
     repo = Path(__file__).resolve().parents[1]
-    dataset = {k: v for k, v in (results.dataset or {}).items() if not isinstance(v, (dict, list))}
+    record = results.dataset or {}
+    dataset = {"dataset": record.get("dataset"), **(record.get("config") or {})} if record else {}
+    dataset = {k.replace("_", " "): v for k, v in dataset.items() if v is not None and not isinstance(v, (dict, list))}
     blocks = [
         Block("Provenance", "", "provenance", level=2),
         Block("Code and command", key_value({**git_state(repo), "report command": " ".join(argv),
@@ -706,10 +716,10 @@ def provenance_blocks(results: Results, argv: list[str]) -> list[Block]:
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em;
        color: #222; line-height: 1.45; }
-h1 { border-bottom: 2px solid #444; padding-bottom: .2em; font-size: 1.6em; }
+h1 { border-bottom: 2px solid #444; padding-bottom: .2em; font-size: 1.5em; margin-top: 0; }
 h2 { margin-top: 1.8em; border-bottom: 1px solid #aaa; }
 .table-wrap { max-width: 100%; overflow-x: auto; margin: .4em 0 1.2em; }
-table { border-collapse: collapse; font-size: .88em; }
+table { border-collapse: collapse; font-size: .85em; }
 th, td { border: 1px solid #ccc; padding: .2em .5em; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; text-align: left !important; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -762,8 +772,9 @@ def summary_html(results: Results) -> str:
         elif space.retrain is None:
             sample = f"{len(space.archs)} sampled archs; no {paths.GT_RETRAIN.format(space=space.name)} found"
         else:
-            sample = (f"{len(space.archs)} sampled archs, retrained {space.retrain['arch_id'].nunique()} "
-                      f"(seeds {collapse(sorted(space.retrain['seed'].unique()))})")
+            runs = space.retrain.groupby("arch_id").size()
+            sample = (f"{len(space.archs)} sampled archs, {len(runs)} retrained from scratch "
+                      f"({len(space.retrain)} training runs, {int((runs > 1).sum())} archs twice or more)")
         items.append(f"<li><b>{h(space.name)}</b>: {h(sample)}; methods {h(collapse(methods, 8) or 'none')}; "
                      f"supernet seeds {h(collapse(seeds) or 'none')}</li>")
     return ('<p class="lead">Each method trains a one-shot supernet (or none) and scores a fixed sample of '
@@ -798,10 +809,12 @@ def page_blocks(results: Results, costs: pd.DataFrame, comparison: pd.DataFrame,
 
 def render_html(results: Results, blocks: list[Block], figures: dict[str, bytes]) -> str:
     title = "BN-NAS vs SPOS: ranking architectures with a supernet"
-    body = [f"<h1>{h(title)}</h1>", summary_html(results)]
+    body = [f"<h1>{h(title)}</h1>"]
     if not results.spaces:
         body.append(note("No search-space results found under the results directory."))
-    body += [block_html(block, figures) for block in blocks]
+    rendered = [block_html(block, figures) for block in blocks]
+    # the answer first (page_blocks starts with the verdicts and one figure), then what was run
+    body += rendered[:2] + ['<h2 id="what-was-run">What was run</h2>', summary_html(results)] + rendered[2:]
     body.append(raw_json_html(results))
     return (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

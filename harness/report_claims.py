@@ -16,14 +16,11 @@ VERDICT_COLUMNS = ["claim", "value", "ci_low", "ci_high", "verdict", "reason"]
 VERDICTS_FILE = "verdicts.csv"  # under the results directory, written by the statistics step
 
 CLAIMS = {  # claim -> what the paper says (PAPER_FACTS.md)
-    "ranking": ("BN-NAS ranks architectures as well as SPOS (Kendall τ)",
-                "the BN indicator ranks subnets as well as SPOS's accuracy-based evaluation"),
-    "train_speedup": ("supernet training speed-up vs SPOS", "more than 10×"),
-    "eval_speedup": ("subnet evaluation speed-up vs SPOS", "more than 600,000×"),
-    "accuracy": ("searched architecture's accuracy vs SPOS's",
-                 "no loss: 75.7% vs SPOS 75.4% top-1 on ImageNet (+0.3 pp)"),
-    "early_bird": ("early-bird: the ranking is already stable early in training",
-                   "the indicator's ranking is stable at a very early stage"),
+    "ranking": ("BN-NAS ranks as well as SPOS", "as well as SPOS's accuracy-based evaluation"),
+    "train_speedup": ("supernet training speed-up", "> 10×"),
+    "eval_speedup": ("subnet evaluation speed-up", "> 600,000×"),
+    "accuracy": ("searched accuracy vs SPOS", "no loss (ImageNet: 75.7% vs 75.4% top-1)"),
+    "early_bird": ("early bird: ranking stable early", "stable at a very early stage of training"),
 }
 
 
@@ -75,11 +72,11 @@ def ranking_rows(final_tau: pd.DataFrame) -> list[dict[str, str]]:
         if len(by) < 2 or str(truth).startswith("all-"):
             continue
         seeds = group["seed"].nunique()
-        rows.append({"claim": CLAIMS["ranking"][0], "paper": CLAIMS["ranking"][1],
-                     "measured here": f"{CLAIM_METHOD} τ {ci_text(by[CLAIM_METHOD])} vs "
-                                      f"{CLAIM_BASELINE} τ {ci_text(by[CLAIM_BASELINE])}",
-                     "where": f"{space}, vs {truth}",
-                     "note": "seed " + str(by[CLAIM_METHOD]["seed"]) + (f" of {seeds}" if seeds > 1 else "")})
+        note = f"seed {by[CLAIM_METHOD]['seed']}" + (f" of {seeds}" if seeds > 1 else "")
+        rows.append({"claim": f"{CLAIMS['ranking'][0]} (τ vs {truth})", "paper says": CLAIMS["ranking"][1],
+                     "measured here": f"{CLAIM_METHOD} {ci_text(by[CLAIM_METHOD])}; "
+                                      f"{CLAIM_BASELINE} {ci_text(by[CLAIM_BASELINE])}",
+                     "where": f"{space}; {note}"})
     return rows
 
 
@@ -88,8 +85,8 @@ def speedup_row(key: str, values: pd.Series, where: str, what: str) -> dict[str,
     measured = "not measured" if values.empty else f"{values.mean():,.1f}×"
     if len(values) > 1:
         measured += f" (mean of {len(values)}: {values.min():,.1f}–{values.max():,.1f})"
-    return {"claim": CLAIMS[key][0], "paper": CLAIMS[key][1], "measured here": measured, "where": where,
-            "note": what}
+    return {"claim": CLAIMS[key][0], "paper says": CLAIMS[key][1], "measured here": measured,
+            "where": f"{where} ({what})"}
 
 
 def accuracy_rows(comparison: pd.DataFrame) -> list[dict[str, str]]:
@@ -103,11 +100,10 @@ def accuracy_rows(comparison: pd.DataFrame) -> list[dict[str, str]]:
         ours, theirs = by.loc[CLAIM_METHOD], by.loc[CLAIM_BASELINE]
         diff = ours["top1_pct_mean"] - theirs["top1_pct_mean"]
         seeds = int(min(ours["seeds"], theirs["seeds"]))
-        rows.append({"claim": CLAIMS["accuracy"][0], "paper": CLAIMS["accuracy"][1],
+        spread = "1 seed, spread n/a" if seeds < 2 else f"mean of {seeds} seeds"
+        rows.append({"claim": CLAIMS["accuracy"][0], "paper says": CLAIMS["accuracy"][1],
                      "measured here": f"{diff:+.2f} pp ({ours['top1_pct_mean']:.2f}% vs {theirs['top1_pct_mean']:.2f}%)",
-                     "where": f"{space}, searched arch retrained",
-                     "note": f"{seeds} seed{'s' if seeds > 1 else ''}; " +
-                             ("spread n/a (1 seed)" if seeds < 2 else "mean over seeds")})
+                     "where": f"{space}, searched arch retrained; {spread}"})
     return rows
 
 
@@ -121,11 +117,10 @@ def early_bird_rows(correlations: pd.DataFrame) -> list[dict[str, str]]:
             continue
         ordered = group.sort_values("checkpoint")
         first, last = ordered.iloc[0], ordered.iloc[-1]
-        rows.append({"claim": CLAIMS["early_bird"][0], "paper": CLAIMS["early_bird"][1],
-                     "measured here": f"τ {ci_text(first)} at epoch {first['epoch']:.2g} vs "
+        rows.append({"claim": CLAIMS["early_bird"][0], "paper says": CLAIMS["early_bird"][1],
+                     "measured here": f"τ {ci_text(first)} at epoch {first['epoch']:.2g}; "
                                       f"{ci_text(last)} at epoch {last['epoch']:.2g}",
-                     "where": f"{space}, {CLAIM_METHOD} seed {seed}, vs retrain",
-                     "note": "no stability test yet: two points of the curve"})
+                     "where": f"{space}, {CLAIM_METHOD} seed {seed}, vs retrain (first vs last checkpoint)"})
         break  # one seed is enough for the summary; the curve figure shows all
     return rows
 
@@ -137,16 +132,15 @@ def measured_claims(final_tau: pd.DataFrame, correlations: pd.DataFrame, costs: 
     rows = ranking_rows(final_tau)
     mine = costs[costs["method"] == CLAIM_METHOD] if not costs.empty else costs
     rows.append(speedup_row("train_speedup", mine.get("train_speedup_vs_baseline", pd.Series(dtype=float)),
-                            "supernet training wall time", f"{CLAIM_BASELINE} time / {CLAIM_METHOD} time, same seed"))
+                            "supernet training", f"{CLAIM_BASELINE} time / {CLAIM_METHOD} time"))
     rows.append(speedup_row("eval_speedup", mine.get("scoring_speedup_vs_baseline", pd.Series(dtype=float)),
-                            "scoring the ranking sample", "time per architecture; grows with the number scored"))
+                            "scoring the ranking sample", "per arch; grows with the number scored"))
     if not comparison.empty and "eval_speedup_vs_baseline" in comparison.columns:
         search = comparison[comparison["method"] == CLAIM_METHOD]["eval_speedup_vs_baseline"]
-        rows.append(speedup_row("eval_speedup", search, "inside the evolutionary search", "time per evaluated subnet"))
+        rows.append(speedup_row("eval_speedup", search, "inside the search", "per evaluated subnet"))
     rows += accuracy_rows(comparison)
     rows += early_bird_rows(correlations)
-    for key, (claim, paper) in CLAIMS.items():
-        if not any(row["claim"] == claim for row in rows):
-            rows.append({"claim": claim, "paper": paper, "measured here": "not measured by this run",
-                         "where": "", "note": ""})
+    for claim, paper in CLAIMS.values():
+        if not any(row["claim"].startswith(claim) for row in rows):
+            rows.append({"claim": claim, "paper says": paper, "measured here": "not measured by this run", "where": ""})
     return pd.DataFrame(rows)

@@ -4,7 +4,6 @@ with units, rounding to what carries meaning, and each table as HTML, Markdown a
 from __future__ import annotations
 
 import html
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -111,17 +110,27 @@ def humanize(frame: pd.DataFrame) -> pd.DataFrame:
     return shown.rename(columns={c: name for c, (name, _) in COLUMNS.items()})
 
 
-def table_html(frame: pd.DataFrame) -> str:
-    """A table inside a wrapper that scrolls sideways on its own, so the page never does."""
-    body = frame.to_html(index=False, na_rep="—", border=0, escape=True,
-                         float_format=lambda v: f"{v:.3g}" if not math.isnan(v) else "—")
-    body = NUMBER_CELL.sub(r'<td class="num">\1</td>', body)
-    return f'<div class="table-wrap">{body}</div>'
+def cell_text(value: Any) -> str:
+    """A cell as text: a dash where there is no value, floats to three significant digits."""
+    if isinstance(value, (str, list, tuple, dict)):
+        return str(value)
+    if value is None or pd.isna(value):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return str(value)
 
 
 def filled(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every cell as text, a dash where there is no value."""
-    return frame.astype(object).where(frame.notna(), "—").astype(str)
+    """Every cell as text (see cell_text)."""
+    return frame.astype(object).map(cell_text) if not frame.empty else frame.astype(str)
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    """A table inside a wrapper that scrolls sideways on its own, so the page never does."""
+    body = filled(frame).to_html(index=False, border=0, escape=True)
+    body = NUMBER_CELL.sub(r'<td class="num">\1</td>', body)
+    return f'<div class="table-wrap">{body}</div>'
 
 
 def markdown(frame: pd.DataFrame) -> str:

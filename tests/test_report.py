@@ -128,7 +128,7 @@ def test_html_is_self_contained_with_tables_figures_and_provenance(built):
     assert "score: bn_gamma" in page and "10% of the baseline epochs" in page and "bnnas summary" not in page
     assert "cfg-1" in page and "abc123" in page  # config and dataset provenance
     assert "seaborn" in page and "scipy" in page  # library versions
-    assert "Ground-truth protocol" in page and "5000" in page and "0, 1" in page
+    assert "Ground-truth protocol" in page and "5000" in page and "0, 1" in page and "archs trained more than once" in page
 
 
 def test_verdicts_come_first_then_one_figure(built):
