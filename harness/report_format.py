@@ -18,6 +18,7 @@ TRAINABLE_TEXT = {
     "last_bn": "trains only each op's last BN",
 }
 SAMPLER_TEXT = {"uniform": "uniform single path", "fair": "strict-fairness paths"}
+KNOB_TEXT = {("op_bn", "all"): "every op has a BN (op_bn = all)"}  # knobs that read better in words
 
 # snake_case column -> (human name with unit, decimals; None = leave as it is)
 COLUMNS: dict[str, tuple[str, int | None]] = {
@@ -72,7 +73,7 @@ def describe_method(parts: dict[str, Any], space: str | None = None) -> str:
     knobs = dict(parts.get("space_knobs") or {})
     chosen = knobs.get(space, {}) if space is not None else {k: v for s in knobs.values() for k, v in s.items()}
     if chosen:
-        pieces.append("space knobs: " + ", ".join(f"{k} = {v}" for k, v in sorted(chosen.items())))
+        pieces.append(", ".join(KNOB_TEXT.get((k, v), f"{k} = {v}") for k, v in sorted(chosen.items())))
     return "; ".join(pieces)
 
 

@@ -22,7 +22,7 @@ def test_a_variant_is_described_by_its_own_parts_not_its_base_summary():
     assert "10% of the baseline epochs" in described("bnnas")
     budget = described("bnnas-budget-30pct")
     assert "30% of the baseline epochs" in budget and "10%" not in budget
-    assert "op_bn = all" in described("bnnas-bn-all-ops", "nats-tss")
+    assert "every op has a BN (op_bn = all)" in described("bnnas-bn-all-ops", "nats-tss")
     assert "op_bn" not in described("bnnas")
     assert "(beta)" in described("bnnas-beta") and "(abs_gamma)" in described("bnnas")
     assert "trains BN only" in described("bnnas") and "trains all weights" in described("spos")
