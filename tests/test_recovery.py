@@ -18,19 +18,22 @@ TARGET = "results/smoke/" + paths.TRAIN_RECORD.format(space="nats-tss", method="
 TRAIN_LOG = "results/smoke/logs/nats-tss/spos/seed0/train_supernet.log"
 
 
-def wait_for(path: Path, process: subprocess.Popen, timeout_s: float = 600) -> None:
+def wait_for(path: Path, process: subprocess.Popen, log: Path, timeout_s: float = 600) -> None:
     deadline = time.monotonic() + timeout_s
     while not path.exists():
-        assert process.poll() is None, f"the run ended (rc {process.returncode}) before {path} appeared"
+        assert process.poll() is None, f"the run ended (rc {process.returncode}) before {path} appeared: " \
+                                       f"{log.read_text()[-3000:]}"
         assert time.monotonic() < deadline, f"{path} did not appear within {timeout_s} s"
         time.sleep(0.5)
 
 
 def test_make_resume_finishes_a_killed_run(tmp_path):
-    args = ["--directory", str(tmp_path), "--configfile", str(SMOKE_CONFIG), TARGET]
-    run = subprocess.Popen(["snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2", *args],
-                           start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(tmp_path / TRAIN_LOG, run)  # the first training job has started
+    args = [TARGET, "--directory", str(tmp_path), "--configfile", str(SMOKE_CONFIG)]  # --configfile takes several
+    log = tmp_path / "killed-run.log"
+    with log.open("w") as out:
+        run = subprocess.Popen(["snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2", *args],
+                               start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
+    wait_for(tmp_path / TRAIN_LOG, run, log)  # the first training job has started
     os.killpg(run.pid, signal.SIGKILL)  # kill -9 of the run and its jobs
     run.wait()
     assert any((tmp_path / ".snakemake" / "locks").iterdir()), "a killed run leaves the lock"
@@ -45,4 +48,5 @@ def test_make_resume_finishes_a_killed_run(tmp_path):
                              "ARGS=" + " ".join(args)], capture_output=True, text=True)
     assert resume.returncode == 0, resume.stdout[-2000:] + resume.stderr[-3000:]
     assert (tmp_path / TARGET).is_file()
-    assert not any((tmp_path / ".snakemake" / "locks").iterdir())
+    locks = tmp_path / ".snakemake" / "locks"
+    assert not locks.exists() or not any(locks.iterdir()), "the finished run released its lock"

@@ -205,3 +205,9 @@ def test_a_plugged_in_section_is_rendered_and_exported(full_tree, monkeypatch):
     assert '<h3 id="gamma-diagnostics">Gamma diagnostics</h3>' in page and '<td class="num">7</td>' in page
     assert "ops with BN" in (full_tree / paths.REPORT_TABLES / "gamma-diagnostics.md").read_text()
     assert page.index("Gamma diagnostics") < page.index(">Methods<") < page.index(">Provenance<")
+
+
+def test_a_space_without_a_ranking_sample_is_not_pending(full_tree):
+    (full_tree / paths.ARCHS.format(space=SPACE)).unlink()
+    page = (run_report(full_tree) / Path(paths.REPORT_HTML).name).read_text()
+    assert "search only (no ranking sample)" in page and "no ground truth yet" not in page
