@@ -1,14 +1,36 @@
 # make reproduce   set up, then run the default reproduction (results/report/index.html)
-# make test        set up, then run the test suite (what .ci/run runs)
+# make test        set up with the test tools, then run the test suite (what .ci/run runs)
+# make resume      after a crash or kill: release Snakemake's lock and finish the run
+#
+# Setup (scripts/setup.sh) installs into the active virtual environment ($VIRTUAL_ENV) or, when
+# none is active, into a project one, .venv, made with `$(PYTHON) -m venv`; every target then runs
+# that environment's python and snakemake.
+#   PYTHON=/usr/bin/python3   the interpreter that creates .venv (default: python3 on the PATH)
+#   CORES=N                   cores Snakemake may use
+#   ARGS="..."                more Snakemake arguments, the same for reproduce and resume
+#                             (e.g. ARGS="--configfile config/smoke.yaml")
 PYTHON ?= python3
 CORES ?= 2
+ARGS ?=
+ENV_DIR := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/.venv)
+RUN := PATH="$(ENV_DIR)/bin:$$PATH"
 
-.PHONY: reproduce test
+.PHONY: reproduce test resume setup setup-test
 
-reproduce:
+setup:
 	PYTHON=$(PYTHON) bash scripts/setup.sh
-	snakemake --cores $(CORES)
 
-test:
+setup-test:
 	PYTHON=$(PYTHON) bash scripts/setup.sh --test
-	$(PYTHON) -m pytest -q
+
+reproduce: setup
+	$(RUN) snakemake --cores $(CORES) $(ARGS)
+
+test: setup-test
+	$(RUN) python -m pytest -q
+
+# A killed run leaves Snakemake's lock (the next run refuses to start) and half-written outputs:
+# unlock, then rerun what was incomplete and everything not yet done.
+resume:
+	$(RUN) snakemake --unlock $(ARGS)
+	$(RUN) snakemake --cores $(CORES) --rerun-incomplete $(ARGS)

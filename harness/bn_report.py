@@ -122,22 +122,22 @@ def sweep_figure(space: Any):  # -> matplotlib Figure | None
     return fig
 
 
-def bn_indicator_html(space: Any) -> str:
-    """The section's HTML ("" when the space has no BN-indicator run)."""
-    from harness.report import figure_html, h, table_html
-
+def bn_indicator_blocks(space: Any) -> list[tuple[str, Any, str]]:
+    """The section as (title, table or figure, intro) blocks; none when the space has no
+    BN-indicator run."""
     table = bn_indicator_table(space)
     if table.empty:
-        return ""
-    parts = ["<h3>BN indicator: trained or conv count?</h3>",
-             "<p>Every BN-indicator run at its final checkpoint: τ, τ over only the pairs of architectures with "
-             "equal conv-op count (what the score knows beyond conv count; n/a when the score ties all such pairs), "
-             "how far the scored BNs' γ moved from initialisation, and whether the scores moved enough to "
-             "reorder any two architectures of different conv counts (exact over the whole space; "
-             "harness.bn_diagnostics). Per-checkpoint values: supernet/gamma_diagnostics.csv of each run.</p>",
-             table_html(table), f"<p>{h(departure_sentence(space))}</p>"]
+        return []
+    blocks: list[tuple[str, Any, str]] = [(
+        "BN indicator: trained or conv count?", table,
+        "Every BN-indicator run at its final checkpoint: τ, τ over only the pairs of architectures with "
+        "equal conv-op count (what the score knows beyond conv count; n/a when the score ties all such pairs), "
+        "how far the scored BNs' γ moved from initialisation, and whether the scores moved enough to "
+        "reorder any two architectures of different conv counts (exact over the whole space; "
+        "harness.bn_diagnostics). Per-checkpoint values: supernet/gamma_diagnostics.csv of each run. "
+        + departure_sentence(space),
+    )]
     figure = sweep_figure(space)
     if figure is not None:
-        parts.append(figure_html("BN-NAS budget sweep (early-bird): τ, τ within conv count and γ drift vs steps",
-                                 figure))
-    return "\n".join(parts)
+        blocks.append(("BN-NAS budget sweep (early-bird): τ, τ within conv count and γ drift vs steps", figure, ""))
+    return blocks

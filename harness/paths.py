@@ -64,3 +64,5 @@ REPORT_CORRELATIONS = "report/correlations.csv"
 REPORT_COSTS = "report/costs.csv"
 REPORT_COMPARISON = "report/comparison.csv"
 REPORT_VERDICTS = "report/verdicts.csv"
+REPORT_FIGURES = "report/figures"  # every figure of the report as a PNG
+REPORT_TABLES = "report/tables"  # every table of the report as Markdown and LaTeX

@@ -11,7 +11,12 @@ import html
 import importlib.metadata
 import io
 import json
+import os
 import platform
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,17 +26,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from harness import paths  # noqa: E402
-from harness.bn_report import bn_indicator_html  # noqa: E402
 from harness.commands.correlate import CORRELATION_COLUMNS, RETRAINING_RELIABILITY, mean_truth, parse_path  # noqa: E402
 from harness.io import atomic_path, read_json, write_csv  # noqa: E402
-from harness.metrics import kendall_tau  # noqa: E402
 from harness.nats_bench import SPACES as NATS_SPACES, how_to_enable  # noqa: E402
 from harness.paper import PUBLISHED  # noqa: E402
 from harness.verdicts import verdicts_table  # noqa: E402
+from harness.bn_report import bn_indicator_blocks  # noqa: E402
+from harness.report_claims import verdicts_display  # noqa: E402
+from harness.report_figures import cost_figure, curve_figure, forest_figure, pareto_figure, scatter_figure  # noqa: E402
+from harness.report_format import collapse, describe_method, humanize, seed_spread, table_html, write_table  # noqa: E402
 
 BASELINE_METHOD = "spos"
 COST_COLUMNS = [
@@ -41,8 +47,8 @@ COST_COLUMNS = [
 TABLE_METRICS = {"kendall_tau": "Kendall τ [CI]", "spearman_rho": "Spearman ρ [CI]"}
 LIBRARIES = ["torch", "numpy", "pandas", "scipy", "seaborn", "matplotlib", "snakemake"]
 PROTOCOL_COLUMNS = ["epochs", "batch_size", "lr", "train_images", "test_images", "threads"]
-MARKERS = ["o", "s", "^", "D", "v", "P"]
-METHOD_PARTS = ["summary", "sampler", "trainable", "epoch_fraction", "scorer", "options"]
+FIGURES_DIR = Path(paths.REPORT_FIGURES).name
+TABLES_DIR = Path(paths.REPORT_TABLES).name
 
 
 def method_order(method: str) -> tuple[bool, str]:
@@ -223,7 +229,7 @@ def comparison_table(results: Results, costs: pd.DataFrame) -> pd.DataFrame:
             rows.append({
                 "space": space.name, "method": method, "seeds": len(runs),
                 "top1_pct_mean": 100 * best["test_acc"].mean(),
-                "top1_pct_std": 100 * best["test_acc"].std(ddof=0),
+                "top1_pct_std": 100 * best["test_acc"].std(ddof=1),  # NaN for one seed: no spread
                 "flops_M": best["flops_M"].mean(), "params_M": best["params_M"].mean(),
                 "supernet_train_time_s": cost["train_time_s"].mean(),
                 "search_time_s": sum(e["wall_time_s"] for e in evolution) / len(runs),
@@ -242,7 +248,12 @@ def comparison_table(results: Results, costs: pd.DataFrame) -> pd.DataFrame:
 
 
 def published_table() -> pd.DataFrame:
-    return pd.DataFrame(PUBLISHED).rename(columns={"top1_pct": "published ImageNet top-1 %"})
+    """The paper numbers as published (every digit kept: 473.5M FLOPs stays 473.5)."""
+    table = pd.DataFrame(PUBLISHED)
+    for column in ["top1_pct", "flops_M", "params_M"]:
+        table[column] = [f"{v:g}" if pd.notna(v) else None for v in table[column]]
+    return table.rename(columns={"top1_pct": "published ImageNet top-1 (%)", "flops_M": "FLOPs (M)",
+                                 "params_M": "params (M)"})
 
 
 TRIVIAL_METHODS = ("params", "flops", "conv_count")
@@ -290,10 +301,7 @@ def ablation_table(space: Space) -> pd.DataFrame:
         method = (run.train or {}).get("method", {})
         if method.get("scorer") != "bn_indicator":
             continue
-        row = {"method": run.method, "seed": run.seed, "sampler": method.get("sampler"),
-               "trainable": method.get("trainable"), "epoch_fraction": method.get("epoch_fraction"),
-               "statistic": method.get("options", {}).get("statistic"),
-               "space knobs": json.dumps(method.get("space_knobs", {}).get(space.name, {}))}
+        row = {"method": run.method, "seed": run.seed, "what it changes": describe_method(method, space.name)}
         for _, cell in tau[(tau["method"] == run.method) & (tau["seed"] == run.seed)].iterrows():
             row[f"τ vs {cell['ground_truth']}"] = format_ci(cell["value"], cell["ci_low"], cell["ci_high"])
         rows.append(row)
@@ -306,10 +314,14 @@ def nats_query_table(space: Space) -> pd.DataFrame:
     for record in space.nats_records:
         source = record.get("source", record)
         rows.append({"ground truth": record.get("ground_truth_name", ""),
-                     **{k: str(source.get(k, "")) for k in ("file", "path", "column", "hp", "dataset_key",
+                     **{k: str(source.get(k, "")) for k in ("file", "column", "hp", "dataset_key",
                                                            "eval_set", "metric", "split", "seed_policy")},
-                     "sha256": str(source.get("sha256", ""))[:16]})
-    return pd.DataFrame(rows).loc[:, lambda f: (f != "").any()] if rows else pd.DataFrame()
+                     "SHA-256 (first 16)": str(source.get("sha256", ""))[:16]})
+    if not rows:
+        return pd.DataFrame()
+    # the sample's and the all-archs query of one dataset read the same values: one row each
+    table = pd.DataFrame(rows).drop_duplicates().sort_values("ground truth", kind="stable")
+    return table.loc[:, lambda f: (f != "").any()].rename(columns=lambda c: c.replace("_", " "))
 
 
 def format_ci(value: float, low: float, high: float) -> str:
@@ -357,31 +369,33 @@ def distinct(values: pd.Series) -> str:
 
 def protocol_table(retrain: pd.DataFrame) -> pd.DataFrame:
     """How the ground truth was produced, read off the retraining records themselves."""
-    per_seed = retrain.groupby("seed")["arch_id"].nunique()
+    runs = retrain.groupby("arch_id").size()
+    seeds = sorted(retrain["seed"].dropna().unique())
     row = {
         "archs": str(retrain["arch_id"].nunique()),
-        "records": str(len(retrain)),
-        "seeds": distinct(retrain["seed"]),
-        "archs per seed": ", ".join(f"{s}: {n}" for s, n in per_seed.items()),
+        "training runs": str(len(retrain)),
+        "archs trained more than once": str(int((runs > 1).sum())),
+        "seeds": collapse(seeds),
     }
     for column in PROTOCOL_COLUMNS:
         if column in retrain.columns:
-            row[column] = distinct(retrain[column])
+            row[column.replace("_", " ")] = collapse(sorted(retrain[column].dropna().unique()))
     if "train_time_s" in retrain.columns:
         row["total train time (h)"] = f"{retrain['train_time_s'].sum() / 3600:.2f}"
     return pd.DataFrame([row])
 
 
 def methods_table(results: Results) -> pd.DataFrame:
-    """The parts of each method, as recorded in its train.json (first record per method)."""
+    """What each method does, described from the parts recorded in its train.json (first record
+    per method), never from its hand-written summary (a config variant inherits its base's)."""
     seen: dict[str, dict[str, Any]] = {}
     for space in results.spaces:
         for run in space.runs:
             if run.train and "method" in run.train and run.method not in seen:
                 parts = run.train["method"]
-                row = {"method": run.method, **{part: parts.get(part) for part in METHOD_PARTS}}
-                row["options"] = json.dumps(row["options"] or {}, sort_keys=True)
-                seen[run.method] = row
+                options = {k: v for k, v in (parts.get("options") or {}).items() if k != "statistic"}
+                seen[run.method] = {"method": run.method, "what it does": describe_method(parts),
+                                    "scorer options": ", ".join(f"{k} = {v}" for k, v in sorted(options.items()))}
     return pd.DataFrame(list(seen.values()))
 
 
@@ -395,7 +409,7 @@ def library_versions() -> pd.DataFrame:
     return pd.DataFrame({"library": list(versions), "version": list(versions.values())})
 
 
-# ------------------------------------------------------------------------------------- figures
+# ------------------------------------------------------------------------------ figure data
 
 
 def run_labels(space: Space) -> dict[tuple[str, int], str]:
@@ -405,8 +419,13 @@ def run_labels(space: Space) -> dict[tuple[str, int], str]:
     return {(r.method, r.seed): f"{r.method} · seed {r.seed}" if several else r.method for r in space.runs}
 
 
+def conv_ops(arch_str: str) -> int:
+    """How many of the arch's chosen ops are convolutions (op names containing 'conv')."""
+    return sum("conv" in token for token in str(arch_str).replace("+", "|").split("|") if token)
+
+
 def final_scores_vs_truth(space: Space) -> pd.DataFrame:
-    """score and mean retrained test_acc per arch, for every run at its final checkpoint."""
+    """score, mean retrained test_acc and conv-op count per arch, every run at its final checkpoint."""
     if space.retrain is None:
         return pd.DataFrame()
     truth = mean_truth(space.retrain).rename("test_acc")
@@ -417,104 +436,300 @@ def final_scores_vs_truth(space: Space) -> pd.DataFrame:
             continue
         final = run.scores[run.scores["checkpoint"] == run.scores["checkpoint"].max()]
         joined = final.join(truth, on="arch_id", how="inner")
-        frames.append(joined.assign(run=labels[(run.method, run.seed)]))
+        frames.append(joined.assign(run=labels[(run.method, run.seed)], conv_ops=joined["arch_str"].map(conv_ops)))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def scatter_figure(data: pd.DataFrame) -> Figure:
-    """Score vs ground-truth accuracy, one facet per run, Kendall tau in each title."""
-    with sns.axes_style("whitegrid"):
-        grid = sns.relplot(
-            data=data, x="score", y="test_acc", col="run", kind="scatter",
-            col_wrap=min(3, data["run"].nunique()), height=3.2, aspect=1.1,
-            facet_kws={"sharex": False, "sharey": True}, s=25, alpha=0.8,
-        )  # fmt: skip
-    for run, ax in grid.axes_dict.items():
-        part = data[data["run"] == run]
-        tau = kendall_tau(part["score"].to_numpy(), part["test_acc"].to_numpy())
-        ax.set_title(f"{run}: τ = {tau:.3f} (n = {len(part)})")
-    grid.set_axis_labels("score at final checkpoint", "retrained test accuracy")
-    grid.figure.tight_layout()
-    return grid.figure
-
-
-def curve_figure(correlations: pd.DataFrame, labels: dict[tuple[str, int], str]) -> Figure:
-    """The early-bird curve: Kendall tau (bootstrap CI band) vs supernet epoch, per run, with
-    the retraining reliability as a horizontal line."""
-    tau = correlations[correlations["metric"] == "kendall_tau"]
-    runs = tau[tau["method"] != RETRAINING_RELIABILITY].sort_values("epoch")
-    ceiling = tau[tau["method"] == RETRAINING_RELIABILITY]
-    several_truths = runs["ground_truth"].nunique() > 1
-    groups = runs.groupby(["method", "seed", "ground_truth"]).groups
-    keys = sorted(groups, key=lambda key: (method_order(key[0]), *key[1:]))
-    methods = list(dict.fromkeys(method for method, _, _ in keys))
-    color = dict(zip(methods, sns.color_palette(n_colors=max(len(methods), 1))))
-    seeds = sorted({seed for _, seed, _ in keys})
-    marker = {seed: MARKERS[i % len(MARKERS)] for i, seed in enumerate(seeds)}  # same method, same color
-    with sns.axes_style("whitegrid"):
-        fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    for method, seed, truth in keys:
-        line = runs[(runs["method"] == method) & (runs["seed"] == seed) & (runs["ground_truth"] == truth)]
-        label = labels.get((method, int(seed)), f"{method} · seed {seed}")
-        label += f" vs {truth}" if several_truths else ""
-        ax.plot(line["epoch"], line["value"], marker=marker[seed], color=color[method], label=label)
-        band = {"color": color[method], "alpha": 0.15, "linewidth": 0}
-        ax.fill_between(line["epoch"], line["ci_low"], line["ci_high"], **band)
-    for _, row in ceiling.iterrows():
-        ax.axhline(row["value"], color="0.2", linestyle="--", label=f"retraining reliability ({row['value']:.2f})")
-        if not pd.isna(row["ci_low"]):
-            ax.axhspan(row["ci_low"], row["ci_high"], color="0.5", alpha=0.12, linewidth=0)
-    ax.set_xlabel("supernet training epoch")
-    ax.set_ylabel("Kendall τ vs ground truth")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-def png_base64(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def space_figures(space: Space) -> dict[str, Figure | str]:
-    """Each figure of a space, or the note that says why it is missing: the scatter, and one
-    early-bird curve per ground truth (runs with several checkpoints, i.e. trained supernets)."""
-    scatter = final_scores_vs_truth(space)
-    figures: dict[str, Figure | str] = {
-        "Score vs retrained accuracy at the final checkpoint": (
-            scatter_figure(scatter) if not scatter.empty
-            else "No scatter: needs scores.csv of some run and groundtruth/retrain.csv."
-        ),
-    }  # fmt: skip
-    correlations = space.correlations if space.correlations is not None else pd.DataFrame(columns=CORRELATION_COLUMNS)
-    curves = correlations[correlations.groupby(["ground_truth", "method", "seed"])["checkpoint"].transform("nunique") > 1]
-    for truth in dict.fromkeys(curves["ground_truth"]):
-        if truth.startswith("all-"):
+def forest_data(results: Results) -> pd.DataFrame:
+    """Final-checkpoint tau with CI of every run against every ground truth, one label per run."""
+    frames = []
+    several_spaces = len(results.spaces) > 1
+    for space in results.spaces:
+        if space.correlations is None or space.correlations.empty:
             continue
-        rows = pd.concat([curves[curves["ground_truth"] == truth],
-                          correlations[(correlations["ground_truth"] == truth) & (correlations["method"] == RETRAINING_RELIABILITY)]])
-        figures[f"Early-bird curve: Kendall τ vs supernet epoch (ground truth: {truth})"] = curve_figure(rows, run_labels(space))
-    if len(figures) == 1:
-        figures["Early-bird curve"] = "No curve: no run with several checkpoints has correlations for this space."
-    return figures
+        final = final_checkpoint_rows(space.correlations)
+        tau = final[final["metric"] == "kendall_tau"].copy()
+        labels = run_labels(space)
+        names = [("retraining reliability" if m == RETRAINING_RELIABILITY else labels.get((m, int(s)), f"{m} · seed {s}"))
+                 for m, s in zip(tau["method"], tau["seed"])]
+        tau["label"] = [n if (not several_spaces or n == "retraining reliability") else f"{space.name}: {n}" for n in names]
+        tau["ground_truth"] = [f"{space.name}: {t}" if several_spaces else t for t in tau["ground_truth"]]
+        tau["order"] = [method_order(m) for m in tau["method"]]
+        frames.append(tau.sort_values("order", kind="stable"))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def curve_data(space: Space, truth: str) -> pd.DataFrame:
+    """Tau per checkpoint against `truth` with the supernet training step of each checkpoint (from
+    train.json), for every run with several checkpoints; plus the retraining reliability."""
+    correlations = space.correlations
+    tau = correlations[(correlations["metric"] == "kendall_tau") & (correlations["ground_truth"] == truth)]
+    labels = run_labels(space)
+    frames = []
+    for run in space.runs:
+        steps = {c["checkpoint"]: c.get("step") for c in (run.train or {}).get("checkpoints", [])}
+        line = tau[(tau["method"] == run.method) & (tau["seed"] == run.seed)]
+        if line["checkpoint"].nunique() < 2 or not steps:
+            continue
+        frames.append(line.assign(label=labels[(run.method, run.seed)], step=line["checkpoint"].map(steps)))
+    if not frames:
+        return pd.DataFrame()
+    ceiling = tau[tau["method"] == RETRAINING_RELIABILITY].assign(label="retraining reliability", step=float("nan"))
+    return pd.concat(frames + [ceiling], ignore_index=True)
+
+
+def pareto_points(results: Results, space: Space) -> pd.DataFrame:
+    """The searched architecture (rank 0) of every (method, seed): FLOPs and retrained top-1."""
+    rows = [{"method": run.method, "seed": run.seed, "flops_M": best["flops_M"], "top1_pct": 100 * best["test_acc"]}
+            for run in space.runs if run.final is not None
+            for _, best in run.final[run.final["rank"] == 0].iterrows()]
+    return pd.DataFrame(rows)
+
+
+def cost_data(costs: pd.DataFrame, space: Space) -> pd.DataFrame:
+    part = costs[costs["space"] == space.name]
+    labels = run_labels(space)
+    return pd.DataFrame({"label": [labels.get((m, int(s)), m) for m, s in zip(part["method"], part["seed"])],
+                         "train_time_s": part["train_time_s"].to_numpy(),
+                         "time_per_arch_s": part["time_per_arch_s"].to_numpy()})
+
+
+# ----------------------------------------------------------------------------------- sections
+
+Content = pd.DataFrame | Figure | str  # a table, a figure, or a note saying why there is none
+
+
+@dataclass
+class Block:
+    """One titled table, figure or note of the page; `key` names its file under tables/ or figures/."""
+
+    title: str
+    content: Content
+    key: str
+    intro: str = ""
+    level: int = 3
+
+
+# Sections that other parts of the harness plug in: each gets the loaded results and returns
+# (title, table or figure) pairs, shown after the per-space sections, before the methods.
+SectionFn = Callable[[Results], Iterable[tuple[str, pd.DataFrame | Figure]]]
+EXTRA_SECTIONS: list[SectionFn] = []
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+def verdict_blocks(verdicts: pd.DataFrame) -> list[Block]:
+    return [Block("Verdicts", verdicts_display(verdicts), "verdicts", level=2,
+                  intro="Each claim of the BN-NAS paper, judged on this run (harness.verdicts; also "
+                        "report/verdicts.csv): confirmed, refuted, or inconclusive at this scale, with the reason.")]
+
+
+def headline_figure(results: Results) -> Block:
+    forest = forest_data(results)
+    if forest.empty:
+        return Block("Kendall τ of every method", "No correlations yet: nothing to plot.", "forest-tau")
+    return Block("Kendall τ of every method, with its bootstrap CI", forest_figure(forest), "forest-tau",
+                 intro="Final checkpoint of each run; one marker per ground truth. Zero = no better than chance.")
+
+
+def comparison_blocks(results: Results, comparison: pd.DataFrame) -> list[Block]:
+    if comparison.empty:
+        return []
+    shown = comparison.copy()
+    shown["top1_pct_std"] = [seed_spread(s, n) for s, n in zip(shown["top1_pct_std"], shown["seeds"])]
+    blocks = [Block("Searched architectures retrained from scratch", humanize(shown), "comparison", level=2,
+                    intro="Per space and method: the top architecture of the evolutionary search under the FLOPs "
+                          "budget, retrained from scratch (test-split top-1, mean over supernet seeds), its FLOPs "
+                          "and params, the search cost, and the speed-ups against the baseline.")]
+    published = published_table()
+    for space in results.spaces:
+        points = pareto_points(results, space)
+        if points.empty:
+            continue
+        paper = pd.DataFrame(PUBLISHED)
+        paper = paper[paper["space"] == space.name]
+        intro = ("Stars: the paper's ImageNet numbers on this space." if len(paper) else
+                 f"No paper numbers on {space.name} (published ones are ImageNet on the MobileNet spaces): "
+                 "none marked.")
+        blocks.append(Block(f"{space.name}: searched accuracy vs FLOPs", pareto_figure(points, paper),
+                            f"{slug(space.name)}-pareto", intro=intro))
+    blocks.append(Block("Published ImageNet numbers (for reference; not measured by this run)", published,
+                        "published"))
+    return blocks
+
+
+def space_blocks(space: Space, costs: pd.DataFrame) -> list[Block]:
+    key = slug(space.name)
+    blocks = [Block(f"Space {space.name}", "", key, level=2)]
+    if space.correlations is None or space.correlations.empty:
+        blocks.append(Block("Rank correlation at the final checkpoint",
+                            f"No {paths.CORRELATIONS.format(space=space.name)}: run the correlate step.", f"{key}-corr"))
+    else:
+        blocks.append(Block("Rank correlation at the final checkpoint", final_correlation_table(space.correlations),
+                            f"{key}-correlation"))
+    cheap = cheap_answers_table(space, costs)
+    if not cheap.empty:
+        blocks.append(Block("Does it beat the cheap answers?", cheap, f"{key}-cheap-answers",
+                            intro="Every method's τ and ρ beside the best trivial baseline (parameter count, FLOPs, "
+                                  "conv ops) and the retraining reliability (seed vs seed, not a ceiling); \"beats it\" = its whole CI lies above the "
+                                  "baseline's τ."))
+    ablation = ablation_table(space)
+    if len(ablation) > 1:
+        blocks.append(Block("BN-NAS ablations", ablation, f"{key}-ablations"))
+    blocks += [Block(title, content, f"{key}-{slug(title)}", intro=intro) for title, content, intro in bn_indicator_blocks(space)]
+    queried = nats_query_table(space)
+    if not queried.empty:
+        blocks.append(Block("NATS-Bench ground truth: what was queried", queried, f"{key}-nats-bench",
+                            intro="The supernets were trained on the run's dataset, not on these benchmark datasets: "
+                                  "correlations against NATS-Bench are proxy-dataset results."))
+    elif space.name in NATS_SPACES:
+        blocks.append(Block("NATS-Bench ground truth", how_to_enable(space.name), f"{key}-nats-bench"))
+    space_costs = costs[costs["space"] == space.name].drop(columns="space")
+    if space_costs.empty:
+        blocks.append(Block("Cost", "No method runs found for this space.", f"{key}-cost"))
+    else:
+        blocks.append(Block("Cost", humanize(space_costs), f"{key}-cost",
+                            intro="Speed-up = baseline time / method time (baseline: spos, or fairnas for methods on "
+                                  "the strict-fairness sampler; same space and seed)."))
+        timed = cost_data(costs, space)
+        if (timed[["train_time_s", "time_per_arch_s"]] > 0).any().any():
+            blocks.append(Block("Cost on a log scale", cost_figure(timed), f"{key}-cost-log"))
+    scatter = final_scores_vs_truth(space)
+    blocks.append(Block("Score vs retrained accuracy at the final checkpoint",
+                        scatter_figure(scatter) if not scatter.empty else
+                        "No scatter: needs scores.csv of some run and groundtruth/retrain.csv.", f"{key}-scatter"))
+    truths = [] if space.correlations is None else [t for t in dict.fromkeys(space.correlations["ground_truth"])
+                                                    if not str(t).startswith("all-")]
+    curves = 0
+    for truth in truths:
+        data = curve_data(space, truth)
+        if not data.empty:
+            curves += 1
+            blocks.append(Block(f"Early-bird curve: Kendall τ vs training steps (ground truth: {truth})",
+                                curve_figure(data), f"{key}-early-bird-{slug(truth)}"))
+    if not curves:
+        blocks.append(Block("Early-bird curve", "No curve: no run with several checkpoints has correlations "
+                                                "for this space.", f"{key}-early-bird"))
+    return blocks
+
+
+def extra_blocks(results: Results) -> list[Block]:
+    return [Block(title, content, slug(title)) for make in EXTRA_SECTIONS for title, content in make(results)]
+
+
+def methods_block(results: Results) -> Block:
+    methods = methods_table(results)
+    if methods.empty:
+        return Block("Methods", "No train.json found: method parts unknown.", "methods", level=2)
+    return Block("Methods", methods, "methods", level=2,
+                 intro="What each method does, generated from the parts it recorded in train.json.")
+
+
+# --------------------------------------------------------------------------------- provenance
+
+
+def git_state(repo: Path) -> dict[str, str]:
+    """The checkout's commit and whether its tree had uncommitted changes (at report time)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return {"commit": "unknown (not a git checkout)", "dirty": "unknown"}
+    return {"commit": commit[:12], "dirty": "yes (uncommitted changes)" if git("status", "--porcelain") else "no"}
+
+
+def hardware() -> dict[str, str]:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else float("nan")
+    try:
+        import torch
+
+        accelerator = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU only)"
+    except ImportError:
+        accelerator = "unknown (no torch)"
+    return {"machine": platform.machine(), "system": platform.platform(terse=True),
+            "CPU cores": str(os.cpu_count()), "memory (GiB)": f"{memory:.0f}", "GPU": accelerator}
+
+
+def run_times(results: Results) -> dict[str, str]:
+    """Compute time per stage, summed from the run's own records, and the elapsed wall time."""
+    train = sum((r.train or {}).get("train_time_s", 0.0) for s in results.spaces for r in s.runs)
+    scoring = sum((r.scoring or {}).get("score_time_s", 0.0) for s in results.spaces for r in s.runs)
+    search = sum((r.search or {}).get("evolution", {}).get("wall_time_s", 0.0) for s in results.spaces for r in s.runs)
+    retrain = sum(s.retrain["train_time_s"].sum() for s in results.spaces
+                  if s.retrain is not None and "train_time_s" in s.retrain.columns)
+    rows = {"supernet training (s)": train, "scoring (s)": scoring, "search (s)": search,
+            "ground-truth retraining (s)": retrain}
+    shown = {k: f"{v:,.1f}" for k, v in rows.items()}
+    start = results.root / paths.RUN_CONFIG
+    report_dir = results.root / Path(paths.REPORT_HTML).parent
+    written = [p.stat().st_mtime for p in results.root.rglob("*") if p.is_file() and report_dir not in p.parents]
+    if start.is_file() and written:
+        elapsed = max(written) - start.stat().st_mtime
+        shown["wall time: run_config.json to the last result (s)"] = f"{elapsed:,.0f}"
+    return shown
+
+
+def dataset_files(dataset: dict[str, Any] | None) -> pd.DataFrame:
+    """The dataset's files with their SHA-256 (provenance.files of data/dataset.json)."""
+    dataset = dataset or {}
+    files = (dataset.get("provenance") or {}).get("files") or dataset.get("files") or []
+    if isinstance(files, dict):  # {name: {sha256: ...}}
+        files = [{"path": name, **(info if isinstance(info, dict) else {"sha256": info})} for name, info in files.items()]
+    return pd.DataFrame([{"file": str(f.get("path", "")), "bytes": f.get("bytes"), "SHA-256": str(f.get("sha256", ""))}
+                         for f in files]).dropna(axis=1, how="all")
+
+
+def key_value(pairs: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame({"": list(pairs), "value": [str(v) for v in pairs.values()]})
+
+
+def provenance_blocks(results: Results, argv: list[str]) -> list[Block]:
+    repo = Path(__file__).resolve().parents[1]
+    record = results.dataset or {}
+    dataset = {"dataset": record.get("dataset"), **(record.get("config") or {})} if record else {}
+    dataset = {k.replace("_", " "): v for k, v in dataset.items() if v is not None and not isinstance(v, (dict, list))}
+    blocks = [
+        Block("Provenance", "", "provenance", level=2),
+        Block("Code and command", key_value({**git_state(repo), "report command": " ".join(argv),
+                                             "results": str(results.root)}), "provenance-code"),
+        Block("Hardware (report job's machine)", key_value(hardware()), "provenance-hardware"),
+        Block("Time", key_value(run_times(results)), "provenance-time",
+              intro="Compute summed from the run's own records; elapsed includes queueing and pauses."),
+        Block("Library versions", library_versions(), "provenance-libraries"),
+        Block("Dataset", key_value(dataset) if dataset else f"No {paths.DATASET_META}.", "provenance-dataset"),
+    ]
+    files = dataset_files(results.dataset)
+    if not files.empty:
+        blocks.append(Block("Dataset files", files, "provenance-dataset-files"))
+    for space in results.spaces:
+        if space.retrain is not None:
+            blocks.append(Block(f"Ground-truth protocol: {space.name}", protocol_table(space.retrain),
+                                f"provenance-protocol-{slug(space.name)}"))
+    return blocks
 
 
 # ---------------------------------------------------------------------------------------- html
 
 STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em;
        color: #222; line-height: 1.45; }
-h1 { border-bottom: 2px solid #444; padding-bottom: .2em; }
-h2 { margin-top: 2em; border-bottom: 1px solid #aaa; }
-table { border-collapse: collapse; margin: .6em 0 1.2em; font-size: .92em; }
-th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
-th { background: #f0f0f0; }
-td:first-child, th:first-child { text-align: left; }
-pre { background: #f6f6f6; padding: .8em; overflow-x: auto; font-size: .85em; }
+h1 { border-bottom: 2px solid #444; padding-bottom: .2em; font-size: 1.5em; margin-top: 0; }
+h2 { margin-top: 1.8em; border-bottom: 1px solid #aaa; }
+.table-wrap { max-width: 100%; overflow-x: auto; margin: .4em 0 1.2em; }
+table { border-collapse: collapse; font-size: .85em; }
+th, td { border: 1px solid #ccc; padding: .2em .5em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; text-align: left !important; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+pre { background: #f6f6f6; padding: .8em; overflow-x: auto; font-size: .8em; max-width: 100%; }
 .note { color: #8a4b00; font-style: italic; }
-img { max-width: 100%; }
+.lead { font-size: 1.05em; }
+img { max-width: 100%; height: auto; }
+details { margin: .6em 0; }
+summary { cursor: pointer; color: #0645ad; }
 """
 
 
@@ -526,143 +741,110 @@ def note(text: str) -> str:
     return f'<p class="note">{h(text)}</p>'
 
 
-def table_html(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, na_rep="—", float_format=lambda v: f"{v:.3f}", border=0)
+def png_bytes(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
 
 
-def figure_html(title: str, figure: Figure | str) -> str:
-    if isinstance(figure, str):
-        return f"<h3>{h(title)}</h3>{note(figure)}"
-    return f'<h3>{h(title)}</h3><img alt="{h(title)}" src="data:image/png;base64,{png_base64(figure)}">'
+def block_html(block: Block, figures: dict[str, bytes]) -> str:
+    head = f"<h{block.level} id=\"{h(block.key)}\">{h(block.title)}</h{block.level}>"
+    intro = f"<p>{h(block.intro)}</p>" if block.intro else ""
+    content = block.content
+    if isinstance(content, Figure):
+        data = base64.b64encode(figures[block.key]).decode("ascii")
+        body = f'<img alt="{h(block.title)}" src="data:image/png;base64,{data}">'
+    elif isinstance(content, pd.DataFrame):
+        body = table_html(content)
+    else:
+        body = note(content) if content else ""
+    return head + intro + body
 
 
 def summary_html(results: Results) -> str:
     dataset = (results.dataset or {}).get("dataset", "unknown (no data/dataset.json)")
     items = [f"<li>Dataset: {h(dataset)}</li>"]
     for space in results.spaces:
-        archs = "no archs.csv" if space.archs is None else f"{len(space.archs)} sampled archs"
         methods = list(dict.fromkeys(run.method for run in space.runs))
         seeds = sorted({run.seed for run in space.runs})
-        truth = "no ground truth yet" if space.retrain is None else (
-            f"retrained {space.retrain['arch_id'].nunique()} archs, seeds {distinct(space.retrain['seed'])}"
-        )  # fmt: skip
-        items.append(
-            f"<li>Space <b>{h(space.name)}</b>: {h(archs)}; methods {h(', '.join(methods) or 'none')}; "
-            f"supernet seeds {h(', '.join(map(str, seeds)) or 'none')}; {h(truth)}</li>"
-        )
-    methods = methods_table(results)
-    parts = [
-        "<h2>What was run</h2>",
-        "<p>Each method trains a one-shot supernet (or none) and scores a fixed sample of "
-        "architectures; the scores are ranked against the test accuracy of the same "
-        "architectures retrained from scratch. Kendall τ and Spearman ρ carry percentile "
-        "bootstrap confidence intervals over architectures.</p>",
-        f"<ul>{''.join(items)}</ul>",
-    ]
-    missing = note("No train.json found: method parts unknown.")
-    parts.append(missing if methods.empty else table_html(methods))
-    return "\n".join(parts)
-
-
-def space_html(space: Space, costs: pd.DataFrame) -> str:
-    parts = [f"<h2>Space {h(space.name)}</h2>", "<h3>Rank correlation at the final checkpoint</h3>"]
-    if space.correlations is None or space.correlations.empty:
-        parts.append(note(f"No {paths.CORRELATIONS.format(space=space.name)}: run the correlate step."))
-    else:
-        parts.append(table_html(final_correlation_table(space.correlations)))
-    cheap = cheap_answers_table(space, costs)
-    if not cheap.empty:
-        parts += ["<h3>Does it beat the cheap answers?</h3>",
-                  "<p>Every method's τ and ρ beside the best trivial baseline (parameter count, FLOPs, "
-                  "number of conv ops) and the retraining reliability (seed vs seed, not a ceiling); \"beats it\" = its whole CI lies above the "
-                  "baseline's τ. Costs: supernet training time and scoring time per architecture.</p>",
-                  table_html(cheap)]
-    ablation = ablation_table(space)
-    if len(ablation) > 1:
-        parts += ["<h3>BN-NAS ablations</h3>", table_html(ablation)]
-    parts.append(bn_indicator_html(space))
-    queried = nats_query_table(space)
-    if not queried.empty:
-        parts += ["<h3>NATS-Bench ground truth: what was queried</h3>",
-                  "<p>The supernets were trained on the run's dataset, not on these benchmark datasets: "
-                  "correlations against NATS-Bench are proxy-dataset results (how a ranking learned on "
-                  "the proxy transfers).</p>", table_html(queried)]
-    elif space.name in NATS_SPACES:
-        parts.append(note(how_to_enable(space.name)))
-    parts.append("<h3>Cost</h3>")
-    space_costs = costs[costs["space"] == space.name].drop(columns="space")
-    if space_costs.empty:
-        parts.append(note("No method runs found for this space."))
-    else:
-        parts.append("<p>Speed-ups are baseline time / method time (baseline: spos, or fairnas for "
-                     "methods on the strict-fairness sampler; same space and seed).</p>")
-        parts.append(table_html(space_costs))
-    parts += [figure_html(title, figure) for title, figure in space_figures(space).items()]
-    return "\n".join(parts)
-
-
-def comparison_html(comparison: pd.DataFrame) -> str:
-    if comparison.empty:
-        return ""
-    return "\n".join([
-        "<h2>Comparison: searched architectures retrained from scratch</h2>",
-        "<p>Per space and method: the top architecture of the evolutionary search under the FLOPs "
-        "budget, retrained from scratch (test-split top-1, mean ± std over supernet seeds), its FLOPs "
-        "and params, the supernet training and search cost, and the speed-ups against the baseline.</p>",
-        table_html(comparison),
-        "<h3>Published ImageNet numbers (for reference; not measured by this run)</h3>",
-        table_html(published_table()),
-    ])
-
-
-def pretty_json(obj: Any, missing: str) -> str:
-    if obj is None:
-        return note(missing)
-    return f"<pre>{h(json.dumps(obj, indent=2, sort_keys=True, default=str))}</pre>"
-
-
-def provenance_html(results: Results) -> str:
-    parts = ["<h2>Provenance</h2>", "<h3>Ground-truth protocol</h3>"]
-    for space in results.spaces:
-        if space.retrain is None:
-            parts.append(note(f"{space.name}: no {paths.GT_RETRAIN.format(space=space.name)}."))
+        if space.archs is None:
+            sample = "search only (no ranking sample)"
+        elif space.retrain is None:
+            sample = f"{len(space.archs)} sampled archs; no {paths.GT_RETRAIN.format(space=space.name)} found"
         else:
-            parts.append(f"<p>{h(space.name)}</p>{table_html(protocol_table(space.retrain))}")
-    parts += [
-        "<h3>Library versions</h3>",
-        table_html(library_versions()),
-        "<h3>Dataset</h3>",
-        pretty_json(results.dataset, f"No {paths.DATASET_META}."),
-        "<h3>Run configuration</h3>",
-        pretty_json(results.config, f"No {paths.RUN_CONFIG}."),
-    ]
+            runs = space.retrain.groupby("arch_id").size()
+            sample = (f"{len(space.archs)} sampled archs, {len(runs)} retrained from scratch "
+                      f"({len(space.retrain)} training runs, {int((runs > 1).sum())} archs twice or more)")
+        items.append(f"<li><b>{h(space.name)}</b>: {h(sample)}; methods {h(collapse(methods, 8) or 'none')}; "
+                     f"supernet seeds {h(collapse(seeds) or 'none')}</li>")
+    return ('<p class="lead">Each method trains a one-shot supernet (or none) and scores a fixed sample of '
+            "architectures; the scores are ranked against the same architectures retrained from scratch "
+            "(Kendall τ, Spearman ρ, percentile bootstrap CIs over architectures).</p>"
+            f"<ul>{''.join(items)}</ul>")
+
+
+def raw_json_html(results: Results) -> str:
+    parts = []
+    for title, obj, missing in [("Dataset record (raw JSON)", results.dataset, paths.DATASET_META),
+                                ("Run configuration (raw JSON)", results.config, paths.RUN_CONFIG)]:
+        if obj is None:
+            parts.append(note(f"No {missing}."))
+        else:
+            text = h(json.dumps(obj, indent=2, sort_keys=True, default=str))
+            parts.append(f"<details><summary>{h(title)}</summary><pre>{text}</pre></details>")
     return "\n".join(parts)
 
 
-def render_html(results: Results, costs: pd.DataFrame, comparison: pd.DataFrame) -> str:
+def page_blocks(results: Results, comparison: pd.DataFrame, costs: pd.DataFrame, verdicts: pd.DataFrame,
+                argv: list[str]) -> list[Block]:
+    """Every block of the page in order: the answer first (verdicts, then one figure)."""
+    blocks = verdict_blocks(verdicts) + [headline_figure(results)]
+    blocks += comparison_blocks(results, comparison)
+    for space in results.spaces:
+        blocks += space_blocks(space, costs)
+    blocks += extra_blocks(results)
+    blocks.append(methods_block(results))
+    blocks += provenance_blocks(results, argv)
+    return blocks
+
+
+def render_html(results: Results, blocks: list[Block], figures: dict[str, bytes]) -> str:
     title = "BN-NAS vs SPOS: ranking architectures with a supernet"
-    body = [f"<h1>{h(title)}</h1>", f"<p>Results directory: <code>{h(results.root)}</code></p>"]
-    body.append(summary_html(results))
+    body = [f"<h1>{h(title)}</h1>"]
     if not results.spaces:
         body.append(note("No search-space results found under the results directory."))
-    body.append(comparison_html(comparison))
-    body += [space_html(space, costs) for space in results.spaces]
-    body.append(provenance_html(results))
+    rendered = [block_html(block, figures) for block in blocks]
+    # the answer first (page_blocks starts with the verdicts and one figure), then what was run
+    body += rendered[:2] + ['<h2 id="what-was-run">What was run</h2>', summary_html(results)] + rendered[2:]
+    body.append(raw_json_html(results))
     return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{h(title)}</title>'
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{h(title)}</title>'
         f"<style>{STYLE}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
 
 
-def build_report(results_dir: Path, output_dir: Path) -> None:
-    """Write index.html, correlations.csv and costs.csv (names from harness.paths) to output_dir."""
+def build_report(results_dir: Path, output_dir: Path, argv: list[str] | None = None) -> None:
+    """Write index.html, correlations.csv, costs.csv and comparison.csv (names from harness.paths),
+    every table as Markdown and LaTeX under tables/ and every figure as a PNG under figures/."""
     results = load_results(results_dir)
     costs = costs_table(results)
     comparison = comparison_table(results, costs)
     write_csv(all_correlations(results), output_dir / Path(paths.REPORT_CORRELATIONS).name)
     write_csv(costs, output_dir / Path(paths.REPORT_COSTS).name)
     write_csv(comparison, output_dir / Path(paths.REPORT_COMPARISON).name)
-    write_csv(verdicts_table(results_dir), output_dir / Path(paths.REPORT_VERDICTS).name)
-    page = render_html(results, costs, comparison)
+    verdicts = verdicts_table(results_dir)
+    write_csv(verdicts, output_dir / Path(paths.REPORT_VERDICTS).name)
+    blocks = page_blocks(results, comparison, costs, verdicts, argv if argv is not None else sys.argv)
+    figures = {b.key: png_bytes(b.content) for b in blocks if isinstance(b.content, Figure)}
+    for key, data in figures.items():
+        with atomic_path(output_dir / FIGURES_DIR / f"{key}.png") as tmp:
+            tmp.write_bytes(data)
+    (output_dir / FIGURES_DIR).mkdir(parents=True, exist_ok=True)
+    for block in blocks:
+        if isinstance(block.content, pd.DataFrame):
+            write_table(block.content, output_dir / TABLES_DIR, block.key, block.title)
+    (output_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
     with atomic_path(output_dir / Path(paths.REPORT_HTML).name) as tmp:
-        tmp.write_text(page, encoding="utf-8")
+        tmp.write_text(render_html(results, blocks, figures), encoding="utf-8")

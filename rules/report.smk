@@ -35,6 +35,13 @@ rule merge_correlations:
         "python -m harness merge-csv --inputs {input} --output {output} > {log} 2>&1"
 
 
+# Captions of `snakemake --report report.html` (or .zip), relative to this file.
+CAPTIONS = "../snakemake_report"
+
+
+report: f"{CAPTIONS}/workflow.rst"
+
+
 rule report:
     input:
         RUN_CONFIG,
@@ -44,15 +51,21 @@ rule report:
         [res(P.SCORING_RECORD, space=s, method=m, seed=k) for s, m, k in method_runs(rank_spaces())],
         [res(P.FINAL, space=s, method=m, seed=k) for s, m, k in search_runs()],
     output:
-        html=res(P.REPORT_HTML),
-        correlations=res(P.REPORT_CORRELATIONS),
-        costs=res(P.REPORT_COSTS),
-        comparison=res(P.REPORT_COMPARISON),
+        html=report(res(P.REPORT_HTML), caption=f"{CAPTIONS}/index.rst", category="Report"),
+        correlations=report(res(P.REPORT_CORRELATIONS), caption=f"{CAPTIONS}/csv.rst", category="Data"),
+        costs=report(res(P.REPORT_COSTS), caption=f"{CAPTIONS}/csv.rst", category="Data"),
+        comparison=report(res(P.REPORT_COMPARISON), caption=f"{CAPTIONS}/csv.rst", category="Data"),
+        figures=report(directory(res(P.REPORT_FIGURES)), patterns=["{name}.png"],
+                       caption=f"{CAPTIONS}/figures.rst", category="Figures"),
+        tables=report(directory(res(P.REPORT_TABLES)), patterns=["{name}.md"],
+                      caption=f"{CAPTIONS}/tables.rst", category="Tables"),
     params:
         results=lambda w, output: os.path.dirname(os.path.dirname(output.html)),
     conda:
         CONDA_ENV
     log:
         res("logs/report.log"),
+    benchmark:
+        res("benchmarks/report.tsv")
     shell:
         "python -m harness report --results {params.results} --output $(dirname {output.html}) > {log} 2>&1"

@@ -1,8 +1,11 @@
-"""Shared fixtures: a tiny real dataset (Fashion-MNIST from Debian's package) and a tiny space."""
+"""Shared fixtures: a tiny real dataset (Fashion-MNIST from Debian's package), a tiny space, and
+the smoke workflow's run (once per session, for the workflow, report and browser tests)."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,27 @@ def shared_nats_dir() -> Path:
     ../shared/data/nats-bench); only the test comparing the bundled copy with them reads it."""
     repo_root = Path(__file__).resolve().parents[1]
     return Path(os.environ.get("NATS_BENCH_SHARED", repo_root.parent / "shared" / "data" / "nats-bench"))
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE_CONFIG = ROOT / "config" / "smoke.yaml"
+
+
+def run_snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
+                          cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """The smoke workflow judged against the bundled NATS-Bench table (no source configured), with
+    BN-NAS, params and SPOS also scored over the benchmark (SPOS on a 20-arch sample) and BN-NAS
+    trained with two seeds (seeds_by_kind); shared by the workflow, report and browser tests."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    extra = workdir / "extra.yaml"  # a file: `--config` would pass nested numbers as strings
+    extra.write_text(json.dumps({"nats_bench": {"all_archs_methods": ["bnnas", "params", "spos"],
+                                                "sample": {"supernet": 20}},
+                                 "seeds_by_kind": {"bn_indicator": 2}, "search": {"seeds": 2}}))
+    done = run_snakemake("--cores", "2", "--configfile", str(SMOKE_CONFIG), str(extra), cwd=workdir)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return workdir / "results" / "smoke"

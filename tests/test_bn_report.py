@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.bn_report import bn_indicator_html, bn_indicator_table, departure_sentence, sweep_runs
+from matplotlib.figure import Figure
+
+from harness.bn_report import bn_indicator_blocks, bn_indicator_table, departure_sentence, sweep_runs
 from harness.report import Run, Space
 from harness.structure_control import METRIC_NAME
 
@@ -46,9 +48,10 @@ def test_sweep_is_the_official_uniform_runs_and_the_sentence_names_the_departure
     assert [run.method for run in sweep_runs(_space(True))] == ["bnnas", "bnnas-budget-300pct"]
     assert departure_sentence(_space(True)).startswith("At no budget up to 2340 steps")
     assert departure_sentence(_space(False)) == "The scores first reorder architectures of different conv counts at 2340 steps."
-    html = bn_indicator_html(_space(False))
-    assert "budget sweep" in html and "data:image/png;base64" in html
+    blocks = bn_indicator_blocks(_space(False))
+    assert [type(content) for _, content, _ in blocks][1] is Figure and "budget sweep" in blocks[1][0]
+    assert "2340 steps" in blocks[0][2]  # the departure sentence is in the table's intro
 
 
 def test_nothing_when_there_is_no_bn_run() -> None:
-    assert bn_indicator_html(Space("nats-tss", None, [], None, None)) == ""
+    assert bn_indicator_blocks(Space("nats-tss", None, [], None, None)) == []

@@ -112,18 +112,45 @@ def test_costs_without_spos_have_nan_speedups(full_tree):
 
 
 def test_html_is_self_contained_with_tables_figures_and_provenance(built):
-    _, page = built
+    root, page = built
     assert "<script" not in page and "<link" not in page and "http" not in page
     pngs = embedded_pngs(page)
-    assert len(pngs) == 2 and all(png.startswith(PNG_SIGNATURE) for png in pngs)
+    # forest plot, cost on a log scale, scatter, early-bird curve; the same PNGs under figures/
+    assert len(pngs) == 4 and all(png.startswith(PNG_SIGNATURE) for png in pngs)
+    files = sorted((root / paths.REPORT_FIGURES).glob("*.png"))
+    assert sorted(p.read_bytes() for p in files) == sorted(pngs)
     # final-checkpoint table: bnnas is perfect, spos is perfect at checkpoint 3, the retraining reliability is 7/9
     assert "1.000 [1.00, 1.00]" in page
     assert "retraining reliability (retrain seed vs seed)" in page and "0.778 [" in page
-    assert "train_speedup_vs_baseline" in page and "20.000" in page
-    assert "bn_gamma" in page and "bnnas summary" in page  # methods table from train.json
+    assert "training speed-up (×)" in page and "train_speedup_vs_baseline" not in page
+    assert '<td class="num">20.0</td>' in page  # scoring speed-up, one decimal, right-aligned
+    # methods described from their recorded parts, not their hand-written summaries
+    assert "score: bn_gamma" in page and "10% of the baseline epochs" in page and "bnnas summary" not in page
     assert "cfg-1" in page and "abc123" in page  # config and dataset provenance
     assert "seaborn" in page and "scipy" in page  # library versions
-    assert "Ground-truth protocol" in page and "5000" in page and "0, 1" in page
+    assert "Ground-truth protocol" in page and "5000" in page and "0, 1" in page and "archs trained more than once" in page
+
+
+def test_verdicts_come_first_then_one_figure(built):
+    root, page = built
+    headings = re.findall(r"<h([23])[^>]*>(.*?)</h\1>", page)
+    assert headings[0] == ("2", "Verdicts")
+    assert headings[1][1].startswith("Kendall τ of every method")
+    verdicts = pd.read_csv(root / paths.REPORT_VERDICTS)
+    first = page[:page.index("Kendall τ of every method")]
+    for claim, verdict in zip(verdicts["claim"], verdicts["verdict"]):  # every verdict, on the first screen
+        assert html.escape(claim) in first and verdict in first
+
+
+def test_every_table_is_written_as_markdown_and_latex(built):
+    root, page = built
+    tables = root / paths.REPORT_TABLES
+    anchors = re.findall(r'<h[23] id="([^"]+)">[^<]*</h[23]>(?:<p>.*?</p>)?<div class="table-wrap">', page)
+    assert len(anchors) >= 8
+    for key in anchors:
+        assert (tables / f"{key}.md").read_text().count("|") > 4, key
+        assert "\\begin{tabular}" in (tables / f"{key}.tex").read_text(), key
+    assert "training speed-up (×)" in (tables / "nb201-cost.md").read_text()
 
 
 def test_rerunning_the_report_does_not_read_its_own_outputs(built):
@@ -159,3 +186,22 @@ def test_config_and_dataset_are_embedded_as_json(built):
     blocks = [json.loads(html.unescape(block)) for block in re.findall(r"<pre>(.*?)</pre>", page, flags=re.S)]
     assert json.loads((root / paths.RUN_CONFIG).read_text()) in blocks
     assert json.loads((root / paths.DATASET_META).read_text()) in blocks
+
+
+def test_a_plugged_in_section_is_rendered_and_exported(full_tree, monkeypatch):
+    from harness import report
+
+    def gamma_section(results: report.Results):
+        yield "Gamma diagnostics", pd.DataFrame({"space": [s.name for s in results.spaces], "ops with BN": [7]})
+
+    monkeypatch.setattr(report, "EXTRA_SECTIONS", [gamma_section])
+    page = (run_report(full_tree) / Path(paths.REPORT_HTML).name).read_text()
+    assert '<h3 id="gamma-diagnostics">Gamma diagnostics</h3>' in page and '<td class="num">7</td>' in page
+    assert "ops with BN" in (full_tree / paths.REPORT_TABLES / "gamma-diagnostics.md").read_text()
+    assert page.index("Gamma diagnostics") < page.index(">Methods<") < page.index(">Provenance<")
+
+
+def test_a_space_without_a_ranking_sample_is_not_pending(full_tree):
+    (full_tree / paths.ARCHS.format(space=SPACE)).unlink()
+    page = (run_report(full_tree) / Path(paths.REPORT_HTML).name).read_text()
+    assert "search only (no ranking sample)" in page and "no ground truth yet" not in page

@@ -4,35 +4,13 @@ and `snakemake --lint`."""
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pandas as pd
-import pytest
+from conftest import run_snakemake as snakemake
 
 from harness.nats_bench_bundled import BUNDLED_SHA256
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
-                          cwd=cwd, capture_output=True, text=True)
-
-
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory) -> Path:
-    """The smoke workflow judged against the bundled NATS-Bench table (no source configured), with
-    BN-NAS, params and SPOS also scored over the benchmark (SPOS on a 20-arch sample) and BN-NAS
-    trained with two seeds (seeds_by_kind)."""
-    workdir = tmp_path_factory.mktemp("smoke")
-    extra = workdir / "extra.yaml"  # a file: `--config` would pass nested numbers as strings
-    extra.write_text(json.dumps({"nats_bench": {"all_archs_methods": ["bnnas", "params", "spos"],
-                                                "sample": {"supernet": 20}},
-                                 "seeds_by_kind": {"bn_indicator": 2}, "search": {"seeds": 2}}))
-    done = snakemake("--cores", "2", "--configfile", str(ROOT / "config" / "smoke.yaml"), str(extra), cwd=workdir)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return workdir / "results" / "smoke"
+# smoke_run: the session fixture in conftest.py (shared with the report and browser tests)
 
 
 def test_smoke_workflow_writes_the_report(smoke_run):

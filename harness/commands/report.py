@@ -1,8 +1,9 @@
-"""`report`: build the results report (index.html, correlations.csv, costs.csv)."""
+"""`report`: build the results report (index.html, the merged CSVs, tables/ and figures/)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from harness import paths
@@ -27,6 +28,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.results.is_dir():
         raise HarnessError(f"{args.results}: results directory not found")
     output = args.output if args.output is not None else args.results / Path(paths.REPORT_HTML).parent
-    build_report(args.results, output)
+    build_report(args.results, output, ["python", "-m", "harness", *sys.argv[1:]])
     print(f"wrote the report to {output / Path(paths.REPORT_HTML).name}")
     return 0

@@ -21,7 +21,7 @@ HELP = "Retrain one shard of the sampled architectures from scratch (ground trut
 
 def shard_tasks(n_archs: int, repeat_archs: int, shards: int, shard: int) -> list[tuple[int, int]]:
     """(arch row, repetition) pairs of one shard: every arch once, the first `repeat_archs` twice
-    (the noise ceiling), dealt round-robin so shards take about equal time."""
+    (the retraining reliability), dealt round-robin so shards take about equal time."""
     tasks = [(row, 0) for row in range(n_archs)] + [(row, 1) for row in range(repeat_archs)]
     return tasks[shard::shards]
 
