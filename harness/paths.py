@@ -27,8 +27,9 @@ relative to the results directory (config key `results_dir`, default `results`).
               architectures of all_archs.csv (all of them by default), final checkpoint
     {space}/correlations/{ground_truth}.csv   one ground truth's correlations (merged below)
     {space}/correlations.csv                  tidy: space, method, seed, checkpoint, epoch,
-              ground_truth, n, metric, value, ci_low, ci_high (method "retraining-reliability" compares
-              two retraining seeds)
+              ground_truth, n, metric, value, ci_low, ci_high, seeds, ci_sources, relation
+              (seed -1: mean over seeds; metric kendall_tau_diff_vs_<other>: paired differences;
+              methods "retraining-reliability" and "perfect-scorer": see harness.commands.correlate)
     report/index.html, report/correlations.csv, report/costs.csv, report/comparison.csv,
     report/verdicts.csv (harness.verdicts: claim, scope, measured, ci_low, ci_high, verdict, reason)
 """

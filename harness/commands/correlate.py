@@ -120,19 +120,40 @@ def check_covered(scores: pd.DataFrame, truth: pd.Series, scores_path: Path, tru
         )
 
 
-def checkpoint_rows(
-    scores: pd.DataFrame, truth: pd.Series, scores_path: Path, args: argparse.Namespace
-) -> list[dict[str, Any]]:
-    """Metric rows for every checkpoint of one scores file (without the identity columns)."""
+def check_unique(scores: pd.DataFrame, scores_path: Path) -> None:
+    duplicated = scores[scores.duplicated(["checkpoint", "arch_id"])]
+    if len(duplicated):
+        raise HarnessError(f"{scores_path}: checkpoint {duplicated['checkpoint'].iloc[0]} scores some arch_id more than once")
+
+
+def per_seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args: argparse.Namespace,
+                  replicates: "Replicates") -> list[dict[str, Any]]:
+    """Metric rows of every seed and checkpoint of a method, CI over architectures. Where the
+    seed scored the same archs as the method's other seeds, the replicates are the seed rows'
+    (the same resamples: bootstrap_ci draws them from the same seed), computed once."""
+    from harness.metrics import bootstrap_ci, metrics_with_topk, percentile_ci
+
     rows = []
-    for checkpoint, group in scores.groupby("checkpoint", sort=True):
-        if group["arch_id"].duplicated().any():
-            raise HarnessError(f"{scores_path}: checkpoint {checkpoint} scores some arch_id more than once")
-        group = group.sort_values("arch_id")
-        accuracy = truth.loc[group["arch_id"]].to_numpy()
-        identity = {"checkpoint": int(checkpoint), "epoch": float(group["epoch"].iloc[0])}
-        for row in metric_rows(group["score"].to_numpy(), accuracy, args) + structure_rows(group, accuracy, args):
-            rows.append({**identity, **row, "seeds": 1, "ci_sources": "architectures"})
+    common = common_checkpoints(runs)
+    for index, (seed, scores) in enumerate(runs.items()):
+        for checkpoint, group in scores.groupby("checkpoint", sort=True):
+            group = group.sort_values("arch_id")
+            archs = group["arch_id"].to_numpy()
+            x, y = group["score"].to_numpy(dtype=float), truth.loc[archs].to_numpy()
+            shared = checkpoint in common and np.array_equal(archs, score_matrix(runs, checkpoint)[1])
+            for name, metric in metrics_with_topk(args.topk).items():
+                if shared:
+                    low, high = percentile_ci(replicates(method, int(checkpoint), archs, name)[index], args.confidence)
+                else:
+                    low, high = bootstrap_ci(metric, x, y, n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed)
+                rows.append({"method": method, "seed": seed, "checkpoint": int(checkpoint),
+                             "epoch": float(group["epoch"].iloc[0]), "n": int(archs.size), "metric": name,
+                             "value": metric(x, y), "ci_low": low, "ci_high": high, "seeds": 1,
+                             "ci_sources": "architectures"})
+            for row in structure_rows(group, y, args):  # issue 13: tau within strata of equal conv count
+                rows.append({"method": method, "seed": seed, "checkpoint": int(checkpoint),
+                             "epoch": float(group["epoch"].iloc[0]), **row, "seeds": 1,
+                             "ci_sources": "architectures"})
     return rows
 
 
@@ -171,30 +192,31 @@ def common_checkpoints(runs: dict[int, pd.DataFrame]) -> list[int]:
     return sorted(set.intersection(*sets))
 
 
-class TauReplicates:
-    """Each seed's Kendall tau on every architecture resample, per (method, checkpoint, archs),
-    computed once: the seed rows and the paired differences share them."""
+class Replicates:
+    """Each seed's value of a metric on every architecture resample (seeds x n_boot), per
+    (method, checkpoint, archs, metric), computed once: the per-seed rows, the seed rows and the
+    paired differences share them."""
 
     def __init__(self, runs: dict[str, dict[int, pd.DataFrame]], truth: pd.Series, args: argparse.Namespace):
         self.runs, self.truth, self.args = runs, truth, args
-        self.cache: dict[tuple[str, int, bytes], np.ndarray] = {}
+        self.cache: dict[tuple[str, int, bytes, str], np.ndarray] = {}
 
-    def __call__(self, method: str, checkpoint: int, archs: np.ndarray) -> np.ndarray:
-        from harness.metrics import arch_replicates, draw_resamples, kendall_tau
+    def __call__(self, method: str, checkpoint: int, archs: np.ndarray, metric: str) -> np.ndarray:
+        from harness.metrics import arch_replicates, draw_resamples, metrics_with_topk
 
-        key = (method, checkpoint, archs.tobytes())
+        key = (method, checkpoint, archs.tobytes(), metric)
         if key not in self.cache:
             scores, _ = score_matrix(self.runs[method], checkpoint, archs)
             resamples = draw_resamples(archs.size, self.args.bootstrap, self.args.seed)
-            self.cache[key] = arch_replicates(kendall_tau, scores, self.truth.loc[archs].to_numpy(), resamples)
+            function = metrics_with_topk(self.args.topk)[metric]
+            self.cache[key] = arch_replicates(function, scores, self.truth.loc[archs].to_numpy(), resamples)
         return self.cache[key]
 
 
 def seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args: argparse.Namespace,
-              taus: TauReplicates) -> list[dict[str, Any]]:
+              replicates: Replicates) -> list[dict[str, Any]]:
     """Rows (seed ALL_SEEDS) of every metric, mean over the method's seeds, per checkpoint."""
-    from harness.metrics import (arch_replicates, average_resampled_seeds, ci_sources, draw_resamples, kendall_tau,
-                                 metrics_with_topk, percentile_ci, seed_mean)
+    from harness.metrics import average_resampled_seeds, ci_sources, draw_resamples, metrics_with_topk, percentile_ci, seed_mean
 
     rows = []
     for checkpoint in common_checkpoints(runs):
@@ -203,8 +225,7 @@ def seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args
         resamples = draw_resamples(archs.size, args.bootstrap, args.seed)
         epoch = float(np.mean([f.loc[f["checkpoint"] == checkpoint, "epoch"].iloc[0] for f in runs.values()]))
         for name, metric in metrics_with_topk(args.topk).items():
-            per_seed = (taus(method, checkpoint, archs) if metric is kendall_tau
-                        else arch_replicates(metric, scores, accuracy, resamples))
+            per_seed = replicates(method, checkpoint, archs, name)
             low, high = percentile_ci(average_resampled_seeds(per_seed, resamples, method), args.confidence)
             rows.append({"method": method, "seed": ALL_SEEDS, "checkpoint": checkpoint, "epoch": epoch,
                          "n": int(archs.size), "metric": name, "value": seed_mean(metric, scores, accuracy),
@@ -227,7 +248,7 @@ def method_record(scores_path: Path, method: str) -> dict[str, Any]:
 
 def difference_row(
     method: str, other: str, relation: str, runs: dict[str, dict[int, pd.DataFrame]], finals: dict[str, int],
-    truth: pd.Series, args: argparse.Namespace, taus: TauReplicates,
+    truth: pd.Series, args: argparse.Namespace, replicates: Replicates,
 ) -> dict[str, Any]:
     """`method`'s seed-mean tau minus `other`'s, each at its final checkpoint, on the archs both
     scored, with a paired CI: every replicate resamples the same archs for both methods (and
@@ -239,9 +260,9 @@ def difference_row(
     resamples = draw_resamples(archs.size, args.bootstrap, args.seed)
     a, _ = score_matrix(runs[method], finals[method], archs)
     b, _ = score_matrix(runs[other], finals[other], archs)
-    replicates = (average_resampled_seeds(taus(method, finals[method], archs), resamples, method)
-                  - average_resampled_seeds(taus(other, finals[other], archs), resamples, other))
-    low, high = percentile_ci(replicates, args.confidence)
+    difference = (average_resampled_seeds(replicates(method, finals[method], archs, "kendall_tau"), resamples, method)
+                  - average_resampled_seeds(replicates(other, finals[other], archs, "kendall_tau"), resamples, other))
+    low, high = percentile_ci(difference, args.confidence)
     first = next(iter(runs[method].values()))
     epoch = float(first.loc[first["checkpoint"] == finals[method], "epoch"].iloc[0])
     return {"method": method, "seed": ALL_SEEDS, "checkpoint": finals[method], "epoch": epoch, "n": int(archs.size),
@@ -267,7 +288,7 @@ def best_cheap(seed_table: pd.DataFrame, records: dict[str, dict[str, Any]], fin
 
 def difference_rows(
     runs: dict[str, dict[int, pd.DataFrame]], records: dict[str, dict[str, Any]], seed_table: pd.DataFrame,
-    truth: pd.Series, args: argparse.Namespace, taus: TauReplicates,
+    truth: pd.Series, args: argparse.Namespace, replicates: Replicates,
 ) -> list[dict[str, Any]]:
     """Every method against its baseline (when that ran) and against the best cheap answer."""
     finals = {method: max(common_checkpoints(by_seed)) for method, by_seed in runs.items() if common_checkpoints(by_seed)}
@@ -276,9 +297,9 @@ def difference_rows(
     for method in finals:
         baseline = records[method].get("baseline")
         if baseline in finals and baseline != method:
-            rows.append(difference_row(method, baseline, BASELINE, runs, finals, truth, args, taus))
+            rows.append(difference_row(method, baseline, BASELINE, runs, finals, truth, args, replicates))
         if cheap is not None and cheap != method:
-            rows.append(difference_row(method, cheap, BEST_CHEAP, runs, finals, truth, args, taus))
+            rows.append(difference_row(method, cheap, BEST_CHEAP, runs, finals, truth, args, replicates))
     return rows
 
 
@@ -335,14 +356,15 @@ def run(args: argparse.Namespace) -> int:
         method, seed = run_identity(scores_path, args.space)
         scores = read_table(scores_path, SCORES_COLUMNS)
         check_covered(scores, truth, scores_path, args.groundtruth)
-        for row in checkpoint_rows(scores, truth, scores_path, args):
-            rows.append({"method": method, "seed": seed, **row})
+        check_unique(scores, scores_path)
         runs[method][seed] = scores
         records.setdefault(method, method_record(scores_path, method))
-    taus = TauReplicates(runs, truth, args)
-    seed_table = pd.DataFrame([row for method, by_seed in runs.items() for row in seed_rows(method, by_seed, truth, args, taus)],
-                              columns=CORRELATION_COLUMNS)
-    rows += seed_table.to_dict("records") + difference_rows(runs, records, seed_table, truth, args, taus)
+    replicates = Replicates(runs, truth, args)
+    for method, by_seed in runs.items():
+        rows += per_seed_rows(method, by_seed, truth, args, replicates)
+    seed_table = pd.DataFrame([row for method, by_seed in runs.items()
+                               for row in seed_rows(method, by_seed, truth, args, replicates)], columns=CORRELATION_COLUMNS)
+    rows += seed_table.to_dict("records") + difference_rows(runs, records, seed_table, truth, args, replicates)
     reliability = retraining_reliability_rows(retrain, args)
     scored = np.array(sorted(set().union(*[set(f["arch_id"]) for by_seed in runs.values() for f in by_seed.values()])))
     ceiling = perfect_scorer_rows(retrain, scored if scored.size else truth.index.to_numpy(), args)
