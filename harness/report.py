@@ -40,7 +40,7 @@ TABLE_METRICS = {"kendall_tau": "Kendall τ [CI]", "spearman_rho": "Spearman ρ 
 LIBRARIES = ["torch", "numpy", "pandas", "scipy", "seaborn", "matplotlib", "snakemake"]
 PROTOCOL_COLUMNS = ["epochs", "batch_size", "lr", "train_images", "test_images", "threads"]
 MARKERS = ["o", "s", "^", "D", "v", "P"]
-METHOD_PARTS = ["summary", "sampler", "trainable", "epoch_fraction", "scorer", "options"]
+METHOD_PARTS = ["summary", "sampler", "trainable", "epoch_fraction", "scorer", "options", "population_relative"]
 
 
 def method_order(method: str) -> tuple[bool, str]:
@@ -371,12 +371,15 @@ def protocol_table(retrain: pd.DataFrame) -> pd.DataFrame:
 
 
 def methods_table(results: Results) -> pd.DataFrame:
-    """The parts of each method, as recorded in its train.json (first record per method)."""
+    """The parts of each method, as recorded in its train.json, or for a method without a
+    supernet its scoring record (first record per method). population_relative: the method's
+    scores compare only within one scoring job (e.g. AZ-NAS's log-ranks)."""
     seen: dict[str, dict[str, Any]] = {}
     for space in results.spaces:
         for run in space.runs:
-            if run.train and "method" in run.train and run.method not in seen:
-                parts = run.train["method"]
+            record = run.train if run.train and "method" in run.train else run.scoring
+            if record and "method" in record and run.method not in seen:
+                parts = record["method"]
                 row = {"method": run.method, **{part: parts.get(part) for part in METHOD_PARTS}}
                 row["options"] = json.dumps(row["options"] or {}, sort_keys=True)
                 seen[run.method] = row
