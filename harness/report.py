@@ -386,15 +386,19 @@ def protocol_table(retrain: pd.DataFrame) -> pd.DataFrame:
 
 
 def methods_table(results: Results) -> pd.DataFrame:
-    """What each method does, described from the parts recorded in its train.json (first record
-    per method), never from its hand-written summary (a config variant inherits its base's)."""
+    """What each method does, described from the parts recorded in its train.json (or, for a
+    method without a supernet, its scoring record; first record per method), never from its
+    hand-written summary (a config variant inherits its base's). A population-relative method's
+    scores compare only within one scoring job (e.g. AZ-NAS's log-ranks)."""
     seen: dict[str, dict[str, Any]] = {}
     for space in results.spaces:
         for run in space.runs:
-            if run.train and "method" in run.train and run.method not in seen:
-                parts = run.train["method"]
+            record = run.train if run.train and "method" in run.train else run.scoring
+            if record and "method" in record and run.method not in seen:
+                parts = record["method"]
                 options = {k: v for k, v in (parts.get("options") or {}).items() if k != "statistic"}
-                seen[run.method] = {"method": run.method, "what it does": describe_method(parts),
+                what = describe_method(parts) + ("; population-relative scores" if parts.get("population_relative") else "")
+                seen[run.method] = {"method": run.method, "what it does": what,
                                     "scorer options": ", ".join(f"{k} = {v}" for k, v in sorted(options.items()))}
     return pd.DataFrame(list(seen.values()))
 

@@ -14,6 +14,12 @@ for its own ranking:
                 correlation matrix of the per-image input jacobians, k = 1e-5
     snip        Lee et al. 2019: sum over conv/linear weights of |dL/dw * w| (cross-entropy loss)
     grad_norm   sum over conv/linear layers of the L2 norm of dL/dw
+    az_nas      Lee & Ham 2024: log-rank sum of expressivity, progressivity, trainability, FLOPs
+                within the scored population (population-relative; Gaussian input, no data)
+    zico        Li et al. 2023: sum of log inverse coefficients of variation of gradients (2 batches)
+    meco        Jiang et al. 2023: sum over modules of the smallest eigenvalue of the channel
+                correlation of one image's feature map
+    fisher, grasp, l2_norm, plain, zen, epe_nas   NAS-Bench-Suite-Zero's (NASLib zerocost)
 
 Per-architecture proxies build every subnet with `space.build_subnet(arch)` right after
 `torch.manual_seed(seed)`, so an architecture's weights, and hence its score, depend only on

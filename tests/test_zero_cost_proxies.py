@@ -343,3 +343,24 @@ def test_az_nas_over_all_archs_reproduces_the_published_correlation(wide: pd.Dat
     tau, rho, _, _ = az_nas_against_nats_bench(wide, None, C=16, N=5, resolution=32)
     assert tau == pytest.approx(PUBLISHED_AZ_NAS["tau"], abs=TOLERANCE)
     assert rho == pytest.approx(PUBLISHED_AZ_NAS["rho"], abs=TOLERANCE)
+
+
+def test_subset_script_writes_scores_and_a_summary_per_chunk(tmp_path: Path, shared_nats_dir: Path) -> None:
+    """scripts/zero_cost_subset.py at the default scale on 4 archs, two chunks: the scores are
+    the method's own and the summary covers every arch scored."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "subset"
+    subprocess.run([sys.executable, str(repo / "scripts" / "zero_cost_subset.py"), "--methods", "l2_norm",
+                    "--count", "4", "--chunk", "2", "--scale", "default", "--nats-dir", str(shared_nats_dir),
+                    "--out", str(out)], check=True, cwd=repo, capture_output=True)
+    scores = pd.read_csv(out / "scores_l2_norm.csv")
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(scores) == 4 and summary["n"].tolist() == [4]
+    space = build_space("nats-tss", dataset_shape("fashion-mnist", 16), C=8, N=1)
+    archs = space.to_matrix([space.decode(text) for text in scores["arch_str"]])
+    expected = methods.resolve("l2_norm").scorer(context(space, None), archs)
+    np.testing.assert_allclose(scores["score"], expected, rtol=1e-8)  # the CSV keeps 10 digits
+    assert summary["tau"][0] == pytest.approx(kendalltau(scores["score"], scores["c10_test_acc_200"])[0])
