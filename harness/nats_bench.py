@@ -521,10 +521,11 @@ class CsvSource:
 
 
 def find_source(space: str, configured_path: str | Path | None = None, csv_path: str | Path | None = None,
-                fast_mode: bool = True, hp: str | None = None) -> CsvSource | OfficialSource | None:
+                fast_mode: bool = True, hp: str | None = None,
+                seed_policy: str | int = MEAN) -> CsvSource | OfficialSource | None:
     """The ground-truth source a run should use: the configured CSV, else the configured official
     archive, else for nats-tss the table bundled with the package (harness/nats_bench_data; hp
-    200 or 12), else the official archive under $TORCH_HOME (either mode's name), else None (the
+    200 or 12, means over seeds: not for an int seed_policy), else the official archive under $TORCH_HOME (either mode's name), else None (the
     workflow reports "skipped" with how_to_enable()). A configured path that does not exist is an
     error, never a silent skip. The bundled table comes before $TORCH_HOME so that a default run
     gives the same answer on every machine."""
@@ -534,7 +535,8 @@ def find_source(space: str, configured_path: str | Path | None = None, csv_path:
         return CsvSource(csv_path)
     if configured_path:
         return OfficialSource(configured_path, space, fast_mode)
-    if space == bundled.BUNDLED_SPACE and str(hp or SPACES[space].full_hp) in bundled.TABLE_FOR_HP:
+    if space == bundled.BUNDLED_SPACE and str(hp or SPACES[space].full_hp) in bundled.TABLE_FOR_HP \
+            and normalise_seed_policy(seed_policy) == MEAN:
         return CsvSource(bundled.bundled_table(hp))
     for mode in (fast_mode, not fast_mode):
         if (torch_home() / archive_name(space, mode)).exists():

@@ -94,7 +94,7 @@ def nats_bench_source(space):
         return None
     section = config["nats_bench"]
     return nats_bench.find_source(space, section["archive"].get(space), section["csv"].get(space), section["fast_mode"],
-                                  section["hp"])
+                                  section["hp"], section["seed_policy"])
 
 
 def nats_bench_args(space):

@@ -60,6 +60,7 @@ def test_default_source_for_nats_tss_is_the_bundled_table(monkeypatch, tmp_path)
     assert isinstance(source, CsvSource) and source.path == bundled.bundled_path(bundled.FULL_TABLE)
     assert find_source("nats-tss", hp="12").path == bundled.bundled_path(bundled.HP12_TABLE)
     assert find_source("nats-sss") is None  # no bundled size-space table
+    assert find_source("nats-tss", seed_policy=777) is None  # means over seeds only: not the bundled table
     configured = tmp_path / "mine.csv"
     pd.read_csv(source.path).head(3).to_csv(configured, index=False)
     assert find_source("nats-tss", csv_path=configured).path == configured  # configuration wins
