@@ -13,6 +13,7 @@ import pytest
 from test_correlate import CHECKPOINTS, METHODS, N_ARCHS, SPACE, run_correlate, write_tree
 
 from harness import paths
+from harness.verdicts import difference_outcome
 from harness.cli import main
 from harness.io import write_json
 
@@ -121,7 +122,7 @@ def test_html_is_self_contained_with_tables_figures_and_provenance(built):
     assert sorted(p.read_bytes() for p in files) == sorted(pngs)
     # final-checkpoint table: bnnas is perfect, spos is perfect at checkpoint 3, the retraining reliability is 7/9
     assert "1.000 [1.00, 1.00]" in page
-    assert "retraining reliability (retrain seed vs seed)" in page and "0.778 [" in page
+    assert "retraining reliability (retrain seed vs seed; not a ceiling)" in page and "0.778 [" in page
     assert "training speed-up (×)" in page and "train_speedup_vs_baseline" not in page
     assert '<td class="num">20.0</td>' in page  # scoring speed-up, one decimal, right-aligned
     # methods described from their recorded parts, not their hand-written summaries
@@ -205,3 +206,15 @@ def test_a_space_without_a_ranking_sample_is_not_pending(full_tree):
     (full_tree / paths.ARCHS.format(space=SPACE)).unlink()
     page = (run_report(full_tree) / Path(paths.REPORT_HTML).name).read_text()
     assert "search only (no ranking sample)" in page and "no ground truth yet" not in page
+
+
+def test_cheap_answers_say_beats_only_from_a_paired_difference(built):
+    root, page = built
+    correlations = pd.read_csv(root / paths.REPORT_CORRELATIONS)
+    diffs = correlations[correlations["metric"].str.startswith("kendall_tau_diff_vs_")]
+    assert len(diffs) > 0
+    text = html.unescape(page)
+    for _, row in diffs.iterrows():
+        outcome = difference_outcome(row["ci_low"], row["ci_high"])
+        assert f"{outcome} {row['metric'][len('kendall_tau_diff_vs_'):]}: Δτ" in text
+    assert "within CI" not in text  # the old CI-against-a-point reading is gone
