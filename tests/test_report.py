@@ -51,7 +51,9 @@ def write_records(root: Path) -> None:
         where = {"space": SPACE, "method": method, "seed": 0}
         write_json(train_record(method), root / paths.TRAIN_RECORD.format(**where))
         scoring = {"n_archs": N_ARCHS, "score_time_s": TIME_PER_ARCH_S[method] * N_ARCHS,
-                   "time_per_arch_s": TIME_PER_ARCH_S[method], "checkpoint": 3}  # fmt: skip
+                   "time_per_arch_s": TIME_PER_ARCH_S[method], "checkpoint": 3,
+                   "method": {**train_record(method)["method"], "kind": "supernet",
+                              "baseline": None if method == "spos" else "spos"}}  # fmt: skip
         write_json(scoring, root / paths.SCORING_RECORD.format(**where))
 
 
