@@ -58,16 +58,24 @@ def run_snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           cwd=cwd, capture_output=True, text=True)
 
 
+SMOKE_EXTRA = {"nats_bench": {"all_archs_methods": ["bnnas", "params", "spos"], "sample": {"supernet": 20}},
+               "seeds_by_kind": {"bn_indicator": 2}, "search": {"seeds": 2}}
+
+
+def smoke_args(workdir: Path) -> list[str]:
+    """The smoke run's config arguments: config/smoke.yaml plus SMOKE_EXTRA, written to a file in
+    `workdir` (`--config` would pass nested numbers as strings)."""
+    extra = workdir / "smoke-extra.yaml"
+    extra.write_text(json.dumps(SMOKE_EXTRA))
+    return ["--configfile", str(SMOKE_CONFIG), str(extra)]
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> Path:
     """The smoke workflow judged against the bundled NATS-Bench table (no source configured), with
     BN-NAS, params and SPOS also scored over the benchmark (SPOS on a 20-arch sample) and BN-NAS
     trained with two seeds (seeds_by_kind); shared by the workflow, report and browser tests."""
     workdir = tmp_path_factory.mktemp("smoke")
-    extra = workdir / "extra.yaml"  # a file: `--config` would pass nested numbers as strings
-    extra.write_text(json.dumps({"nats_bench": {"all_archs_methods": ["bnnas", "params", "spos"],
-                                                "sample": {"supernet": 20}},
-                                 "seeds_by_kind": {"bn_indicator": 2}, "search": {"seeds": 2}}))
-    done = run_snakemake("--cores", "2", "--configfile", str(SMOKE_CONFIG), str(extra), cwd=workdir)
+    done = run_snakemake("--cores", "2", *smoke_args(workdir), cwd=workdir)
     assert done.returncode == 0, done.stderr[-4000:]
     return workdir / "results" / "smoke"

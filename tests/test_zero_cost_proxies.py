@@ -57,8 +57,8 @@ def single_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def wide(shared_nats_dir: Path) -> pd.DataFrame:
-    return pd.read_csv(shared_nats_dir / "nb201_tss_wide.csv")
+def wide(nats_wide_csv: Path) -> pd.DataFrame:
+    return pd.read_csv(nats_wide_csv)
 
 
 def context(space, data, seed=0, **options) -> ScoreContext:
