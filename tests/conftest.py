@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,26 @@ def shared_nats_dir() -> Path:
         pytest.fail(f"NATS-Bench shared data not found: looked in {path} "
                     "(set NATS_BENCH_SHARED to the folder holding nb201_tss_wide.csv)")
     return path
+
+
+SMOKE_CONFIG = Path(__file__).resolve().parents[1] / "config" / "smoke.yaml"
+
+
+def smoke_overrides(shared_nats_dir: Path) -> dict:
+    """The --config of the smoke run: the shared NATS-Bench table as a second ground truth."""
+    return {"nats_bench": {"csv": {"nats-tss": str(shared_nats_dir / "nb201_tss_wide.csv")},
+                           "all_archs_methods": ["bnnas", "params"]}}
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, shared_nats_dir) -> Path:
+    """The smoke workflow, with the shared NATS-Bench table configured as a second ground truth
+    (tests/test_workflow.py reads its results; tests/test_plan.py dry-runs config changes on it)."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    root = Path(__file__).resolve().parents[1]
+    config = [f"{key}={json.dumps(value)}" for key, value in smoke_overrides(shared_nats_dir).items()]
+    done = subprocess.run(["snakemake", "--snakefile", str(root / "Snakefile"), "--cores", "2",
+                           "--configfile", str(SMOKE_CONFIG), "--config", *config],
+                          cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return workdir / "results" / "smoke"

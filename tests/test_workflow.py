@@ -1,5 +1,5 @@
-"""The smoke workflow end to end (what `snakemake --cores 2 --configfile config/smoke.yaml` does),
-and `snakemake --lint`."""
+"""The smoke workflow end to end (what `snakemake --cores 2 --configfile config/smoke.yaml` does;
+the run itself is conftest.py's smoke_run), and `snakemake --lint`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,18 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(["snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
                           cwd=cwd, capture_output=True, text=True)
-
-
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory, shared_nats_dir) -> Path:
-    """The smoke workflow, with the shared NATS-Bench table configured as a second ground truth."""
-    workdir = tmp_path_factory.mktemp("smoke")
-    nats_bench = json.dumps({"csv": {"nats-tss": str(shared_nats_dir / "nb201_tss_wide.csv")},
-                             "all_archs_methods": ["bnnas", "params"]})
-    done = snakemake("--cores", "2", "--configfile", str(ROOT / "config" / "smoke.yaml"),
-                     "--config", f"nats_bench={nats_bench}", cwd=workdir)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return workdir / "results" / "smoke"
 
 
 def test_smoke_workflow_writes_the_report(smoke_run):

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.config import load_config
-from harness.data import load_splits
+from harness.data import DataSplits, load_splits
 from harness.io import write_csv, write_json
 from harness.method import ScoreContext
 from harness.paths import CHECKPOINT_NAME
-from harness.runtime import add_run_arguments, arch_matrix, configured_method, configured_space, read_archs, setup_torch
-from harness.seeding import derive_seed
+from harness.errors import HarnessError
+from harness.runtime import Job, add_run_arguments, arch_matrix, job_spec, read_archs, setup_job
 from harness.supernet_training import load_checkpoint, trained_checkpoints
 
 NAME = "score"
@@ -25,21 +24,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser)
     parser.add_argument("--archs", required=True)
     parser.add_argument("--supernet-dir", help="the run's supernet/ directory (methods that train one)")
-    parser.add_argument("--output", required=True, help="scores.csv")
-    parser.add_argument("--record", required=True, help="scoring.json")
+    parser.add_argument("--output", required=True, nargs="+",
+                        help="scores.csv (one per run of a score_free spec, in its order)")
+    parser.add_argument("--record", required=True, nargs="+", help="scoring.json (likewise)")
     parser.add_argument("--final-only", action="store_true", help="score only the final checkpoint")
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    device = setup_torch(config["device"], args.threads or config["threads"])
-    method = configured_method(config, args.method)
-    space = configured_space(config, args.space, method.knobs_for(args.space))
+    """One run's scores, or (a score_free spec) every supernet-free run of a space in turn, each
+    with its own files and timing record."""
+    spec = job_spec(args, "score_all_archs" if args.final_only else "score", "score_free")
+    specs = spec["runs"] if spec["stage"] == "score_free" else [spec]
+    if not len(args.output) == len(args.record) == len(specs):
+        raise HarnessError(f"the spec has {len(specs)} run(s): pass as many --output and --record files "
+                           f"(got {len(args.output)} and {len(args.record)})")
     data = load_splits(args.data)
+    device = None
+    for one, output, record in zip(specs, args.output, args.record):
+        job = setup_job(one, args.threads, device)
+        device = job.device
+        score_run(job, data, args, output, record)
+    return 0
+
+
+def score_run(job: Job, data: DataSplits, args: argparse.Namespace, output: str, record: str) -> None:
+    config, device, method, space = job.config, job.device, job.method, job.space
     archs = read_archs(space, args.archs)
     matrix = arch_matrix(space, archs)
     options = {**config["scoring"], **method.options}
-    seed = derive_seed(config["seed"], "score", args.space, args.method, args.seed)
+    seed = job.derive_seed("score", job.space_name, job.method_name, job.spec["seed"])
 
     if method.trains_supernet:
         checkpoints = trained_checkpoints(method, args.supernet_dir)
@@ -60,9 +73,8 @@ def run(args: argparse.Namespace) -> int:
         total += seconds
         frames.append(pd.DataFrame({"checkpoint": point["checkpoint"], "epoch": point["epoch"],
                                     "arch_id": archs["arch_id"], "arch_str": archs["arch_str"], "score": scores}))
-    write_csv(pd.concat(frames, ignore_index=True), args.output)
+    write_csv(pd.concat(frames, ignore_index=True), output)
     write_json({"method": method.describe(), "n_archs": len(archs), "checkpoint": checkpoints[-1]["checkpoint"],
                 "score_time_s": seconds, "time_per_arch_s": seconds / len(archs),
                 "all_checkpoints_score_time_s": total, "device": str(device),
-                "threads": config["threads"] if args.threads is None else args.threads}, args.record)
-    return 0
+                "threads": config["threads"] if args.threads is None else args.threads}, record)
