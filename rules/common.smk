@@ -63,5 +63,14 @@ def correlated_scores(wildcards):
     return [run_path(pattern, s) for s in harness_plan.score_specs(PLAN, wildcards.space, every)]
 
 
+def correlate_settings(w):
+    """The correlate command's options, from the job's spec."""
+    reads = harness_plan.spec_for(PLAN, "correlate", **dict(w.items()))["config"]
+    section = reads["correlation"]
+    bootstrap = section.get("bootstrap_all_archs", section.get("bootstrap"))
+    return (f"--bootstrap {bootstrap} --confidence {section['confidence']} --topk {section['topk']}"
+            f" --seed {reads['seed']}")
+
+
 def report_targets():
     return [res(P.REPORT_HTML), res(P.REPORT_CORRELATIONS), res(P.REPORT_COSTS), res(P.REPORT_COMPARISON)]

@@ -5,6 +5,7 @@ rule plan:
         manifest=res(harness_plan.MANIFEST),
     params:
         config=config,
+        plan=harness_plan.content_hash({"plan": PLAN, "manifest": harness_plan.build_manifest(config)}),
     log:
         res("logs/plan.log"),
     localrule: True

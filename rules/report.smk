@@ -1,12 +1,3 @@
-def correlate_settings(w):
-    """The correlate command's options, from the job's spec."""
-    reads = harness_plan.spec_for(PLAN, "correlate", **dict(w.items()))["config"]
-    section = reads["correlation"]
-    bootstrap = section.get("bootstrap_all_archs", section.get("bootstrap"))
-    return (f"--bootstrap {bootstrap} --confidence {section['confidence']} --topk {section['topk']}"
-            f" --seed {reads['seed']}")
-
-
 rule correlate:
     input:
         scores=correlated_scores,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -193,20 +194,22 @@ def plan_ids(specs: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, tuple], 
 @pytest.fixture(scope="module")
 def dry_runs(smoke_run: Path, shared_nats_dir: Path) -> dict[str, subprocess.CompletedProcess]:
     """Every case's `snakemake -n --configfile config/smoke.yaml --config ...` on the finished
-    smoke run, side by side (each reads only)."""
+    smoke run, four at a time (each only reads)."""
     workdir = smoke_run.parents[1]
     base = smoke_overrides(shared_nats_dir)
-    started = {}
+    commands = {}
     for case, (key, value, _) in zip(CASE_IDS, CASES):
-        override = deep_merge(base, nested(key, value))
-        config = [f"{k}={json.dumps(v)}" for k, v in override.items()]
-        started[case] = subprocess.Popen(
-            ["snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"), "--configfile", str(SMOKE_CONFIG),
-             "--config", *config], cwd=workdir, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        config = [f"{k}={json.dumps(v)}" for k, v in deep_merge(base, nested(key, value)).items()]
+        commands[case] = ["snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
+                          str(SMOKE_CONFIG), "--config", *config]
     done = {}
-    for case, process in started.items():
-        stdout, _ = process.communicate(timeout=600)
-        done[case] = subprocess.CompletedProcess(process.args, process.returncode, stdout)
+    cases = list(commands)
+    for start in range(0, len(cases), 4):
+        started = {case: subprocess.Popen(commands[case], cwd=workdir, text=True, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT) for case in cases[start:start + 4]}
+        for case, process in started.items():
+            stdout, _ = process.communicate(timeout=600)
+            done[case] = subprocess.CompletedProcess(process.args, process.returncode, stdout)
     return done
 
 
@@ -239,3 +242,32 @@ def test_snakemake_reruns_exactly_the_jobs_whose_spec_changed(dry_runs, shared_n
     # the plan rule (run_config.json, plan.json, manifest.json) and the report follow any change
     assert {rule for rule, _ in jobs if (rule, _) not in ids} <= {"plan", "report", "all", "merge_groundtruth",
                                                                   "merge_correlations"}
+
+
+def test_dropping_a_method_drops_it_from_every_report_table(smoke_run: Path, shared_nats_dir: Path,
+                                                            tmp_path: Path) -> None:
+    """On a copy of the smoke run: rerun with bnnas dropped from methods (and search.methods); its
+    files stay on disk, but no report table or the HTML shows it."""
+    def tables(results: Path) -> dict[str, str]:
+        report = results / "report"
+        return {name: (report / name).read_text() for name in ("correlations.csv", "costs.csv", "comparison.csv")}
+
+    before = tables(smoke_run)
+    assert all(",bnnas," in text for text in before.values())
+    assert "<td>bnnas</td>" in (smoke_run / "report" / "index.html").read_text()
+    workdir = tmp_path / "copy"
+    shutil.copytree(smoke_run.parents[1], workdir, symlinks=True)
+    override = deep_merge(smoke_overrides(shared_nats_dir), {"methods": ["spos", "params"], "search": {"methods": ["spos"]},
+                                                             "nats_bench": {"all_archs_methods": ["params"]}})
+    config = [f"{k}={json.dumps(v)}" for k, v in override.items()]
+    done = subprocess.run(["snakemake", "--cores", "2", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
+                           str(SMOKE_CONFIG), "--config", *config], cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-4000:]
+    results = workdir / "results" / "smoke"
+    assert (results / "nats-tss" / "bnnas" / "seed0" / "scores.csv").exists()  # left on disk
+    after = tables(results)
+    for name, text in after.items():
+        assert ",bnnas," not in text, name
+    assert ",spos," in after["comparison.csv"] and ",params," in after["correlations.csv"]
+    assert "<td>bnnas</td>" not in (results / "report" / "index.html").read_text()
+    assert "train_supernet" not in done.stderr  # nothing was retrained
