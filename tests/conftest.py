@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.data import DataConfig, DataSplits, load_dataset
 from harness.shapes import dataset_shape
@@ -49,15 +50,22 @@ def smoke_overrides(shared_nats_dir: Path) -> dict:
                            "all_archs_methods": ["bnnas", "params"]}}
 
 
+def smoke_command(workdir: Path, overrides: dict, *options: str) -> list[str]:
+    """`snakemake OPTIONS --configfile config/smoke.yaml OVERRIDES.yaml`: the overrides go in a YAML
+    file (Snakemake reads nested --config values as strings), written to `workdir`."""
+    root = Path(__file__).resolve().parents[1]
+    override_file = workdir / f"overrides-{abs(hash(json.dumps(overrides, sort_keys=True)))}.yaml"
+    override_file.write_text(yaml.safe_dump(overrides))
+    return ["snakemake", "--snakefile", str(root / "Snakefile"), *options, "--configfile", str(SMOKE_CONFIG),
+            str(override_file)]
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory, shared_nats_dir) -> Path:
     """The smoke workflow, with the shared NATS-Bench table configured as a second ground truth
     (tests/test_workflow.py reads its results; tests/test_plan.py dry-runs config changes on it)."""
     workdir = tmp_path_factory.mktemp("smoke")
-    root = Path(__file__).resolve().parents[1]
-    config = [f"{key}={json.dumps(value)}" for key, value in smoke_overrides(shared_nats_dir).items()]
-    done = subprocess.run(["snakemake", "--snakefile", str(root / "Snakefile"), "--cores", "2",
-                           "--configfile", str(SMOKE_CONFIG), "--config", *config],
+    done = subprocess.run(smoke_command(workdir, smoke_overrides(shared_nats_dir), "--cores", "2"),
                           cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-4000:]
     return workdir / "results" / "smoke"

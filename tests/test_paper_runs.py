@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 from test_data import make_cifar
 from test_imagenet import make_tree
 
@@ -23,14 +24,16 @@ TINY_TRAINING = {"batch_size": 4, "lr": 0.05}
 
 
 def run_workflow(config_name: str, overrides: dict[str, Any], workdir: Path) -> subprocess.CompletedProcess:
-    """`snakemake --cores 2 --configfile config/NAME --config ...` with no data or NATS-Bench
-    found outside the test's folders."""
+    """`snakemake --cores 2 --configfile config/NAME overrides.yaml` with no data or NATS-Bench
+    found outside the test's folders. (A YAML file, not --config: Snakemake reads nested --config
+    values as strings.)"""
     home = workdir / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("HARNESS_DATA", "TORCH_HOME")} | {"HOME": str(home)}
-    config = [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
+    override_file = workdir / "overrides.yaml"
+    override_file.write_text(yaml.safe_dump(overrides))
     return subprocess.run(["snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
-                           "--configfile", str(ROOT / "config" / config_name), "--config", *config],
+                           "--configfile", str(ROOT / "config" / config_name), str(override_file)],
                           cwd=workdir, env=env, capture_output=True, text=True, timeout=1800)
 
 

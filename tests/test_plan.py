@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import SMOKE_CONFIG, smoke_overrides
+from conftest import SMOKE_CONFIG, smoke_command, smoke_overrides
 
 from harness import plan
 from harness.config import validate_config
@@ -197,11 +197,8 @@ def dry_runs(smoke_run: Path, shared_nats_dir: Path) -> dict[str, subprocess.Com
     smoke run, four at a time (each only reads)."""
     workdir = smoke_run.parents[1]
     base = smoke_overrides(shared_nats_dir)
-    commands = {}
-    for case, (key, value, _) in zip(CASE_IDS, CASES):
-        config = [f"{k}={json.dumps(v)}" for k, v in deep_merge(base, nested(key, value)).items()]
-        commands[case] = ["snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
-                          str(SMOKE_CONFIG), "--config", *config]
+    commands = {case: smoke_command(workdir, deep_merge(base, nested(key, value)), "-n")
+                for case, (key, value, _) in zip(CASE_IDS, CASES)}
     done = {}
     cases = list(commands)
     for start in range(0, len(cases), 4):
@@ -214,9 +211,9 @@ def dry_runs(smoke_run: Path, shared_nats_dir: Path) -> dict[str, subprocess.Com
 
 
 def test_an_unchanged_config_reruns_nothing(smoke_run: Path, shared_nats_dir: Path) -> None:
-    config = [f"{k}={json.dumps(v)}" for k, v in smoke_overrides(shared_nats_dir).items()]
-    done = subprocess.run(["snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
-                           str(SMOKE_CONFIG), "--config", *config], cwd=smoke_run.parents[1], capture_output=True, text=True)
+    workdir = smoke_run.parents[1]
+    done = subprocess.run(smoke_command(workdir, smoke_overrides(shared_nats_dir), "-n"), cwd=workdir,
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert dry_run_jobs(done.stdout) == {}, done.stdout[-3000:]
 
@@ -259,9 +256,7 @@ def test_dropping_a_method_drops_it_from_every_report_table(smoke_run: Path, sha
     shutil.copytree(smoke_run.parents[1], workdir, symlinks=True)
     override = deep_merge(smoke_overrides(shared_nats_dir), {"methods": ["spos", "params"], "search": {"methods": ["spos"]},
                                                              "nats_bench": {"all_archs_methods": ["params"]}})
-    config = [f"{k}={json.dumps(v)}" for k, v in override.items()]
-    done = subprocess.run(["snakemake", "--cores", "2", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
-                           str(SMOKE_CONFIG), "--config", *config], cwd=workdir, capture_output=True, text=True)
+    done = subprocess.run(smoke_command(workdir, override, "--cores", "2"), cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-4000:]
     results = workdir / "results" / "smoke"
     assert (results / "nats-tss" / "bnnas" / "seed0" / "scores.csv").exists()  # left on disk
