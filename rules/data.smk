@@ -4,13 +4,13 @@ rule plan:
         plan=res(harness_plan.PLAN),
         manifest=res(harness_plan.MANIFEST),
     params:
-        config=config,
+        config=harness_plan.stable_json(config),  # key order aside: the same config is the same
         plan=harness_plan.content_hash({"plan": PLAN, "manifest": harness_plan.build_manifest(config)}),
     log:
         res("logs/plan.log"),
     localrule: True
     run:
-        write_json(params.config, output.config)
+        write_json(config, output.config)
         write_json(PLAN, output.plan)
         write_json(harness_plan.build_manifest(config), output.manifest)
 

@@ -44,7 +44,8 @@ def test_paper_config_runs_end_to_end_on_a_tiny_imagefolder(tmp_path: Path) -> N
         "device": "cpu", "threads": 1,
         "dataset": {"root": str(tree), "resolution": 32, "train_images": 12, "val_images": 6},
         "spaces": {name: space for name in MOBILENETS},
-        "supernet": {**TINY_TRAINING, "epochs": 1, "space_epochs": {name: 1 for name in MOBILENETS}, "curve_points": 1},
+        "supernet": {**TINY_TRAINING, "batch_size": 2, "epochs": 1, "space_epochs": {name: 1 for name in MOBILENETS},
+                     "curve_points": 1},  # FairNAS trains 6 paths x 2 images a step: 12 training images
         "scoring": {"recalibration_batches": 1, "recalibration_batch_size": 4, "validation_images": 6, "batch_size": 6},
         "search": {"flops_budget": {name: 100.0 for name in MOBILENETS}, "generations": 1, "population": 4,
                    "parents": 2, "mutations": 1, "crossovers": 1, "topk": 1},
