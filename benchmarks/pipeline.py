@@ -124,8 +124,9 @@ def parse_log(path: Path) -> SnakemakeLog:
 
 
 def results_dir_of(log: SnakemakeLog) -> Path | None:
-    """The results directory of a log's run: the folder of the run_config job's output."""
-    job = log.job("run_config")
+    """The results directory of a log's run: the folder of the plan job's first output,
+    run_config.json (the rule was called run_config before the plan)."""
+    job = log.job("plan") or log.job("run_config")
     if job is None or not job.outputs:
         return None
     path = Path(job.outputs[0])

@@ -89,7 +89,7 @@ class Method:
         if self.sampler is not None and self.sampler not in SAMPLERS:
             raise HarnessError(f"method {self.name!r}: unknown sampler {self.sampler!r}; use one of {sorted(SAMPLERS)} or None")
         if self.trainable not in TRAINABLE_RULES:
-            raise HarnessError(f"method {self.name!r}: unknown trainable rule {self.trainable!r}; use one of {TRAINABLE_RULES}")
+            raise HarnessError(f"method {self.name!r}: unknown trainable rule {self.trainable!r}; use one of {sorted(TRAINABLE_RULES)}")
         if self.recipe not in RECIPES:
             raise HarnessError(f"method {self.name!r}: unknown recipe {self.recipe!r}; use one of {RECIPES}")
         if not 0 < self.epoch_fraction <= 1000:

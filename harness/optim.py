@@ -4,7 +4,7 @@ retraining (one place for each of these facts)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
@@ -13,7 +13,41 @@ from harness.errors import HarnessError
 from harness.spaces.base import Supernet
 
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d)
-TRAINABLE_RULES = ("all", "bn", "last_bn")
+# A registry: a new file adds a trainable rule with `@register_trainable("name")` on a function
+# supernet -> the parameters it trains (e.g. in the methods/ file whose method uses it).
+TrainableRule = Callable[[Supernet], Iterable[nn.Parameter]]
+TRAINABLE_RULES: dict[str, TrainableRule] = {}
+
+
+def register_trainable(name: str) -> Callable[[TrainableRule], TrainableRule]:
+    """Decorator: register a trainable rule under `name` (a method's `trainable` part)."""
+
+    def add(rule: TrainableRule) -> TrainableRule:
+        if name in TRAINABLE_RULES and TRAINABLE_RULES[name] is not rule:
+            raise HarnessError(f"trainable rule {name!r} is registered twice")
+        TRAINABLE_RULES[name] = rule
+        return rule
+
+    return add
+
+
+@register_trainable("all")
+def all_parameters(supernet: Supernet) -> Iterable[nn.Parameter]:
+    """Every parameter (SPOS, FairNAS)."""
+    return supernet.parameters()
+
+
+@register_trainable("bn")
+def bn_parameters(supernet: Supernet) -> Iterable[nn.Parameter]:
+    """Every BatchNorm's gamma and beta (BN-NAS paper: "only train BN parameters")."""
+    return [p for m in supernet.modules() if isinstance(m, BN_TYPES) for p in m.parameters()]
+
+
+@register_trainable("last_bn")
+def last_bn_parameters(supernet: Supernet) -> Iterable[nn.Parameter]:
+    """Only the last BN of each candidate op (BN-NAS official code)."""
+    bns = (last_bn(op) for per_layer in supernet.candidate_ops() for instances in per_layer for op in instances)
+    return [p for bn in bns if bn is not None for p in bn.parameters()]
 
 
 def last_bn(module: nn.Module) -> nn.BatchNorm2d | None:
@@ -23,30 +57,13 @@ def last_bn(module: nn.Module) -> nn.BatchNorm2d | None:
 
 
 def select_trainable(supernet: Supernet, rule: str) -> list[nn.Parameter]:
-    """Freeze everything the rule does not train (requires_grad=False, so autograd skips those
-    weight gradients) and return the trainable parameters.
-
-    all      every parameter (SPOS, FairNAS)
-    bn       every BatchNorm's gamma and beta (BN-NAS paper: "only train BN parameters")
-    last_bn  only the last BN of each candidate op (BN-NAS official code)
-    """
+    """Freeze everything the rule (TRAINABLE_RULES) does not train (requires_grad=False, so
+    autograd skips those weight gradients) and return the trainable parameters."""
+    if rule not in TRAINABLE_RULES:
+        raise HarnessError(f"unknown trainable rule {rule!r}; use one of {', '.join(sorted(TRAINABLE_RULES))}")
+    trained = {id(p) for p in TRAINABLE_RULES[rule](supernet)}
     for p in supernet.parameters():
-        p.requires_grad_(rule == "all")
-    if rule == "bn":
-        for m in supernet.modules():
-            if isinstance(m, BN_TYPES):
-                for p in m.parameters():
-                    p.requires_grad_(True)
-    elif rule == "last_bn":
-        for per_layer in supernet.candidate_ops():
-            for instances in per_layer:
-                for op in instances:
-                    bn = last_bn(op)
-                    if bn is not None:
-                        for p in bn.parameters():
-                            p.requires_grad_(True)
-    elif rule != "all":
-        raise HarnessError(f"unknown trainable rule {rule!r}; use all, bn or last_bn")
+        p.requires_grad_(id(p) in trained)
     return [p for p in supernet.parameters() if p.requires_grad]
 
 

@@ -30,9 +30,10 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from harness import paths  # noqa: E402
 from harness.commands.correlate import (ALL_SEEDS, BASELINE, BEST_CHEAP, CORRELATION_COLUMNS, DIFF_PREFIX,  # noqa: E402
-                                        PERFECT_SCORER, RETRAINING_RELIABILITY, mean_truth, parse_path)
+                                        PERFECT_SCORER, RETRAINING_RELIABILITY, mean_truth)
 from harness.io import atomic_path, read_json, write_csv  # noqa: E402
-from harness.nats_bench import SPACES as NATS_SPACES, how_to_enable  # noqa: E402
+from harness.nats_bench import SPACES as NATS_SPACES  # noqa: E402
+from harness.plan import manifest_files  # noqa: E402
 from harness.paper import PUBLISHED  # noqa: E402
 from harness.verdicts import difference_outcome, verdicts_table  # noqa: E402
 from harness.bn_report import bn_indicator_blocks  # noqa: E402
@@ -99,66 +100,45 @@ def optional_csv(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
-def glob_fields(root: Path, pattern: str, *, dirs: bool = False) -> list[dict[str, str]]:
-    """Wildcard values of every existing file (or, with `dirs`, directory) under `root` that
-    matches a harness.paths pattern."""
-    hits = [hit for hit in sorted(root.glob(pattern.format_map(_Star()))) if hit.is_dir() == dirs]
-    fields = (parse_path(pattern, hit.relative_to(root)) for hit in hits)
-    return [f for f in fields if f is not None]
+# What is read comes from the manifest (harness/plan.py build_manifest): the files of the runs
+# the config plans, never whatever else lies under the results directory.
 
 
-class _Star(dict):
-    """format_map mapping that turns every {wildcard} into a glob star."""
-
-    def __missing__(self, key: str) -> str:
-        return "*"
+def _file(root: Path, relative: str | None) -> Path | None:
+    return root / relative if relative else None
 
 
-def discover_runs(root: Path, space: str) -> list[tuple[str, int]]:
-    runs = {
-        (f["method"], int(f["seed"]))
-        for f in glob_fields(root, paths.RUN_DIR, dirs=True)
-        if f["space"] == space and f["seed"].isdigit()
-    }
-    return sorted(runs, key=lambda run: (method_order(run[0]), run[1]))
-
-
-def discover_spaces(root: Path) -> list[str]:
-    # Not CORRELATIONS: report/correlations.csv matches it too (as a space named "report").
-    patterns = [paths.ARCHS, paths.GT_RETRAIN, paths.SCORES, paths.TRAIN_RECORD, paths.SCORING_RECORD, paths.SEARCH]
-    return sorted({f["space"] for pattern in patterns for f in glob_fields(root, pattern)})
-
-
-def load_run(root: Path, space: str, method: str, seed: int) -> Run:
-    where = {"space": space, "method": method, "seed": seed}
+def load_run(root: Path, entry: dict[str, Any]) -> Run:
+    files = {key: _file(root, value) for key, value in entry["files"].items()}
     return Run(
-        method=method,
-        seed=seed,
-        train=optional_json(root / paths.TRAIN_RECORD.format(**where)),
-        scoring=optional_json(root / paths.SCORING_RECORD.format(**where)),
-        scores=optional_csv(root / paths.SCORES.format(**where)),
-        search=optional_json(root / paths.SEARCH.format(**where)),
-        final=optional_csv(root / paths.FINAL.format(**where)),
+        method=entry["method"],
+        seed=int(entry["seed"]),
+        train=optional_json(files["train"]) if files.get("train") else None,
+        scoring=optional_json(files["scoring"]) if files.get("scoring") else None,
+        scores=optional_csv(files["scores"]) if files.get("scores") else None,
+        search=optional_json(files["search"]) if files.get("search") else None,
+        final=optional_csv(files["final"]) if files.get("final") else None,
     )
 
 
-def load_space(root: Path, space: str) -> Space:
+def load_space(root: Path, entry: dict[str, Any]) -> Space:
+    runs = sorted(entry["runs"], key=lambda run: (method_order(run["method"]), int(run["seed"])))
     return Space(
-        name=space,
-        archs=optional_csv(root / paths.ARCHS.format(space=space)),
-        runs=[load_run(root, space, method, seed) for method, seed in discover_runs(root, space)],
-        retrain=optional_csv(root / paths.GT_RETRAIN.format(space=space)),
-        correlations=optional_csv(root / paths.CORRELATIONS.format(space=space)),
-        nats_records=[read_json(p) for p in sorted((root / space / "groundtruth").glob("*nats-bench-*.csv.json"))],
+        name=entry["name"],
+        archs=optional_csv(root / entry["archs"]) if entry["archs"] else None,
+        runs=[load_run(root, run) for run in runs],
+        retrain=optional_csv(root / entry["retrain"]) if entry["retrain"] else None,
+        correlations=optional_csv(root / entry["correlations"]) if entry["correlations"] else None,
+        nats_records=[record for p in entry["nats_records"] if (record := optional_json(root / p)) is not None],
     )
 
 
-def load_results(root: Path) -> Results:
+def load_results(root: Path, manifest: dict[str, Any]) -> Results:
     return Results(
         root=root,
-        config=optional_json(root / paths.RUN_CONFIG),
-        dataset=optional_json(root / paths.DATASET_META),
-        spaces=[load_space(root, space) for space in discover_spaces(root)],
+        config=optional_json(root / manifest["run_config"]),
+        dataset=optional_json(root / manifest["dataset_meta"]),
+        spaces=[load_space(root, entry) for entry in sorted(manifest["spaces"], key=lambda e: e["name"])],
     )
 
 
@@ -173,10 +153,10 @@ def all_correlations(results: Results) -> pd.DataFrame:
 
 
 def baseline_of(run: Run) -> str:
-    """The baseline a run's costs are compared with: the full-training method of the same sampler
-    (BN-NAS on SPOS's sampler -> spos; on FairNAS's -> fairnas; no supernet -> spos)."""
+    """The baseline a run's costs are compared with: its Method's `baseline` field (as recorded
+    with the run), or the method itself if it is its own baseline."""
     method = (run.train or run.scoring or {}).get("method", {})
-    return "fairnas" if method.get("sampler") == "fair" else BASELINE_METHOD
+    return method.get("baseline") or run.method
 
 
 def cost_row(space: str, run: Run) -> dict[str, Any]:
@@ -236,7 +216,7 @@ def comparison_table(results: Results, costs: pd.DataFrame) -> pd.DataFrame:
                 "search_time_s": sum(e["wall_time_s"] for e in evolution) / len(runs),
                 "subnets_evaluated": evaluated / len(runs),
                 "time_per_subnet_eval_s": sum(e["score_time_s"] for e in evolution) / max(evaluated, 1),
-                "baseline": cost["baseline"].iloc[0] if len(cost) else BASELINE_METHOD,
+                "baseline": cost["baseline"].iloc[0] if len(cost) else method,
             })
     table = pd.DataFrame(rows)
     if table.empty:
@@ -322,6 +302,8 @@ def nats_query_table(space: Space) -> pd.DataFrame:
     """What was queried for every NATS-Bench ground truth (file, hash, schedule, keys, seeds)."""
     rows = []
     for record in space.nats_records:
+        if record.get("available") is False:
+            continue
         source = record.get("source", record)
         rows.append({"ground truth": record.get("ground_truth_name", ""),
                      **{k: str(source.get(k, "")) for k in ("file", "column", "hp", "dataset_key",
@@ -612,7 +594,10 @@ def space_blocks(space: Space, costs: pd.DataFrame) -> list[Block]:
                             intro="The supernets were trained on the run's dataset, not on these benchmark datasets: "
                                   "correlations against NATS-Bench are proxy-dataset results."))
     elif space.name in NATS_SPACES:
-        blocks.append(Block("NATS-Bench ground truth", how_to_enable(space.name), f"{key}-nats-bench"))
+        blocks.append(Block("NATS-Bench ground truth",
+                            space.nats_records[0]["note"] if space.nats_records else
+                            "No NATS-Bench ground truth was planned for this space (nats_bench.datasets is empty).",
+                            f"{key}-nats-bench"))
     space_costs = costs[costs["space"] == space.name].drop(columns="space")
     if space_costs.empty:
         blocks.append(Block("Cost", "No method runs found for this space.", f"{key}-cost"))
@@ -852,16 +837,17 @@ def render_html(results: Results, blocks: list[Block], figures: dict[str, bytes]
     )
 
 
-def build_report(results_dir: Path, output_dir: Path, argv: list[str] | None = None) -> None:
-    """Write index.html, correlations.csv, costs.csv and comparison.csv (names from harness.paths),
-    every table as Markdown and LaTeX under tables/ and every figure as a PNG under figures/."""
-    results = load_results(results_dir)
+def build_report(results_dir: Path, output_dir: Path, manifest: dict[str, Any], argv: list[str] | None = None) -> None:
+    """Write index.html, correlations.csv, costs.csv, comparison.csv and verdicts.csv (names from
+    harness.paths), every table as Markdown and LaTeX under tables/ and every figure as a PNG under
+    figures/, from the files the manifest names (the configured runs, nothing else in results/)."""
+    results = load_results(results_dir, manifest)
     costs = costs_table(results)
     comparison = comparison_table(results, costs)
     write_csv(all_correlations(results), output_dir / Path(paths.REPORT_CORRELATIONS).name)
     write_csv(costs, output_dir / Path(paths.REPORT_COSTS).name)
     write_csv(comparison, output_dir / Path(paths.REPORT_COMPARISON).name)
-    verdicts = verdicts_table(results_dir)
+    verdicts = verdicts_table(results_dir, set(manifest_files(manifest)))
     write_csv(verdicts, output_dir / Path(paths.REPORT_VERDICTS).name)
     blocks = page_blocks(results, comparison, costs, verdicts, argv if argv is not None else sys.argv)
     figures = {b.key: png_bytes(b.content) for b in blocks if isinstance(b.content, Figure)}

@@ -1,9 +1,12 @@
-"""What every command needs from the run config: the space, the method, the device, the archs."""
+"""What every command needs from its job spec: the space, the method, the device, the archs (one
+helper, open_job, instead of each command rebuilding them from the whole config)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,23 +14,111 @@ import numpy as np
 import pandas as pd
 import torch
 
+from harness.config import load_config
 from harness.devices import pin_device
 from harness.errors import HarnessError
 from harness.method import Method
+from harness.seeding import derive_seed
 from harness.shapes import dataset_shape
 from harness.spaces import build_space
 from harness.spaces.base import SearchSpace
 
 
+def add_spec_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
+    """--spec (the job's planned spec, as the workflow passes it) or, by hand, --config plus the
+    job's names (`names`: space, method, seed, shard), from which the same spec is planned."""
+    parser.add_argument("--spec", help="the job's spec: JSON text or a JSON file (`python -m harness plan "
+                                       "--config C --job ID` prints one); replaces --config and the names")
+    parser.add_argument("--config", help="run config (YAML or run_config.json); with the job's names instead of --spec")
+    for name in names:
+        parser.add_argument(f"--{name}", type=int if name in ("seed", "shard") else str, default=None,
+                            help="the run's supernet seed (config seeds)" if name == "seed" else None)
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments that name one run (space x method x seed) and its inputs, shared by the
     commands that train, score, search or retrain for a run."""
-    parser.add_argument("--config", required=True, help="run_config.json of the run")
-    parser.add_argument("--space", required=True)
-    parser.add_argument("--method", required=True)
-    parser.add_argument("--seed", type=int, required=True, help="the run's supernet seed (config seeds)")
+    add_spec_arguments(parser, "space", "method", "seed")
     parser.add_argument("--data", required=True, help="dataset.pt written by prepare-data")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: config threads)")
+
+
+def job_spec(args: argparse.Namespace, stage: str, *also: str) -> dict[str, Any]:
+    """The job's spec: --spec as given (its hash checked; of `stage` or one of `also`), or
+    planned from --config and the names (a `stage` job)."""
+    from harness import plan
+
+    if args.spec:
+        text = args.spec if args.spec.lstrip().startswith("{") else _read_text(Path(args.spec))
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise HarnessError(f"--spec is not valid JSON ({exc}); pass what `python -m harness plan` prints") from exc
+        if spec.get("stage") not in (stage, *also):
+            raise HarnessError(f"--spec is a {spec.get('stage')!r} job's spec, not a {stage!r} one")
+        if spec.get("hash") != plan.content_hash(spec):
+            raise HarnessError("--spec was edited after planning (its hash does not match its content); "
+                               "change the config instead and plan again")
+        return spec
+    if not args.config:
+        raise HarnessError("pass --spec, or --config with the job's names")
+    names = {name: getattr(args, name, None) for name in ("space", "method", "seed", "shard")}
+    missing = [f"--{n}" for n, v in names.items() if hasattr(args, n) and v is None]
+    if missing:
+        raise HarnessError(f"with --config, also pass {' '.join(missing)} (or pass --spec)")
+    return plan.stage_spec(load_config(args.config), stage, **{k: v for k, v in names.items() if hasattr(args, k)})
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise HarnessError(f"--spec {path}: no such file; pass the spec's JSON text or an existing file")
+    return path.read_text()
+
+
+@dataclass
+class Job:
+    """One planned job, set up: its spec, the config slices it reads, and (for jobs on a space)
+    the space, the method, the torch device and the thread count."""
+
+    spec: dict[str, Any]
+    config: dict[str, Any]
+    space: SearchSpace | None = None
+    method: Method | None = None
+    device: torch.device | None = None
+    threads: int | None = None
+
+    @property
+    def space_name(self) -> str:
+        return self.spec["space"]["name"]
+
+    @property
+    def method_name(self) -> str:
+        return self.spec["method"]["name"]
+
+    def derive_seed(self, *keys: object) -> int:
+        """A job seed from the config's seed (harness.seeding.derive_seed)."""
+        return derive_seed(self.config["seed"], *keys)
+
+
+def open_job(args: argparse.Namespace, stage: str) -> Job:
+    """The job of the command's arguments: spec, method, space (with the method's knobs, except
+    for the final retraining, which trains the space's own network), device and threads."""
+    return setup_job(job_spec(args, stage), getattr(args, "threads", None))
+
+
+def setup_job(spec: dict[str, Any], threads: int | None, device: torch.device | None = None) -> Job:
+    """A Job from its spec; torch is set up unless `device` (already set up) is given."""
+    config = spec["config"]
+    method = configured_method(config, spec["method"]["name"]) if "method_variants" in config else None
+    space = None
+    if "space" in spec and "spaces" in config:
+        knobs = method.knobs_for(spec["space"]["name"]) if method is not None else None
+        space = configured_space(config, spec["space"]["name"], knobs)
+    job = Job(spec=spec, config=config, space=space, method=method)
+    if "device" in config:
+        job.threads = threads or config["threads"]
+        job.device = device if device is not None else setup_torch(config["device"], job.threads)
+    return job
 
 
 def configured_space(config: dict[str, Any], name: str, knobs: Mapping[str, Any] | None = None) -> SearchSpace:

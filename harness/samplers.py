@@ -1,6 +1,10 @@
 """Path samplers: which architecture(s) one supernet step trains.
 
 uniform  SPOS: one path, every layer's candidate drawn uniformly at random.
+A registry: a new file adds a sampler with `@register_sampler("name")` on a factory
+(space -> PathSampler), e.g. in the methods/ file whose method uses it (the method registry
+imports every file there).
+
 fair     FairNAS strict fairness: per layer an independent random permutation of its m
          candidates; path k takes the k-th entry of each. The m paths of a step together train
          every candidate of every layer exactly once. (Layers with fewer candidates than the
@@ -20,10 +24,28 @@ from harness.spaces.base import Arch, SearchSpace
 PathSampler = Callable[[np.random.Generator], list[Arch]]
 
 
+SamplerFactory = Callable[[SearchSpace], PathSampler]
+SAMPLERS: dict[str, SamplerFactory] = {}
+
+
+def register_sampler(name: str) -> Callable[[SamplerFactory], SamplerFactory]:
+    """Decorator: register a sampler factory under `name` (a method's `sampler` part)."""
+
+    def add(factory: SamplerFactory) -> SamplerFactory:
+        if name in SAMPLERS and SAMPLERS[name] is not factory:
+            raise HarnessError(f"sampler {name!r} is registered twice")
+        SAMPLERS[name] = factory
+        return factory
+
+    return add
+
+
+@register_sampler("uniform")
 def uniform_sampler(space: SearchSpace) -> PathSampler:
     return lambda rng: [space.sample(rng)]
 
 
+@register_sampler("fair")
 def fair_sampler(space: SearchSpace) -> PathSampler:
     sizes = [len(c) for c in space.choices]
     m = max(sizes)
@@ -36,12 +58,6 @@ def fair_sampler(space: SearchSpace) -> PathSampler:
         return [tuple(int(col[k]) for col in columns) for k in range(m)]
 
     return sample
-
-
-SAMPLERS: dict[str, Callable[[SearchSpace], PathSampler]] = {
-    "uniform": uniform_sampler,
-    "fair": fair_sampler,
-}
 
 
 def make_sampler(name: str, space: SearchSpace) -> PathSampler:

@@ -30,6 +30,8 @@ INCONCLUSIVE ("inconclusive at this scale"); the reason is one line. The rules, 
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from pathlib import Path
 from typing import Any
 
@@ -246,11 +248,13 @@ def early_bird_verdicts(scores: dict[tuple[str, str], dict[int, pd.DataFrame]]) 
 # ------------------------------------------------------------------------------------ load
 
 
-def _runs(root: Path, pattern: str) -> list[tuple[dict[str, str], Path]]:
+def _runs(root: Path, pattern: str, files: Collection[str] | None) -> list[tuple[dict[str, str], Path]]:
+    """The run files of `pattern` under `root`: of `files` only (the report's manifest), if given."""
     found = []
     for path in sorted(root.glob(pattern.format(space="*", method="*", seed="*"))):
-        fields = parse_path(pattern, path.relative_to(root))
-        if fields is not None and fields["seed"].isdigit():
+        relative = path.relative_to(root)
+        fields = parse_path(pattern, relative)
+        if fields is not None and fields["seed"].isdigit() and (files is None or str(relative) in files):
             found.append((fields, path))
     return found
 
@@ -259,11 +263,11 @@ def _baseline(record: dict[str, Any] | None) -> str | None:
     return ((record or {}).get("method") or {}).get("baseline")
 
 
-def load_costs(root: Path) -> pd.DataFrame:
+def load_costs(root: Path, files: Collection[str] | None = None) -> pd.DataFrame:
     """space, method, seed, baseline, train_time_s, time_per_arch_s from the runs' records."""
     rows: dict[tuple[str, str, int], dict[str, Any]] = {}
     for pattern, column in ((paths.TRAIN_RECORD, "train_time_s"), (paths.SCORING_RECORD, "time_per_arch_s")):
-        for fields, path in _runs(root, pattern):
+        for fields, path in _runs(root, pattern, files):
             record = read_json(path)
             key = (fields["space"], fields["method"], int(fields["seed"]))
             row = rows.setdefault(key, dict(zip(["space", "method", "seed"], key)))
@@ -272,10 +276,10 @@ def load_costs(root: Path) -> pd.DataFrame:
     return pd.DataFrame(list(rows.values()), columns=["space", "method", "seed", "baseline", "train_time_s", "time_per_arch_s"])
 
 
-def load_top1(root: Path) -> pd.DataFrame:
+def load_top1(root: Path, files: Collection[str] | None = None) -> pd.DataFrame:
     """space, method, seed, baseline, top1_pct of each run's searched architecture (final.csv rank 0)."""
     rows = []
-    for fields, path in _runs(root, paths.FINAL):
+    for fields, path in _runs(root, paths.FINAL, files):
         final = pd.read_csv(path)
         best = final[final["rank"] == 0]
         search = root / paths.SEARCH.format(**fields)
@@ -286,16 +290,16 @@ def load_top1(root: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["space", "method", "seed", "baseline", "top1_pct"])
 
 
-def load_scores(root: Path) -> dict[tuple[str, str], dict[int, pd.DataFrame]]:
+def load_scores(root: Path, files: Collection[str] | None = None) -> dict[tuple[str, str], dict[int, pd.DataFrame]]:
     found: dict[tuple[str, str], dict[int, pd.DataFrame]] = {}
-    for fields, path in _runs(root, paths.SCORES):
+    for fields, path in _runs(root, paths.SCORES, files):
         found.setdefault((fields["space"], fields["method"]), {})[int(fields["seed"])] = pd.read_csv(path)
     return found
 
 
-def load_correlations(root: Path) -> pd.DataFrame:
+def load_correlations(root: Path, files: Collection[str] | None = None) -> pd.DataFrame:
     frames = [pd.read_csv(p) for p in sorted(root.glob(paths.CORRELATIONS.format(space="*")))
-              if p.parent.name != "report"]
+              if p.parent.name != "report" and (files is None or str(p.relative_to(root)) in files)]
     frames = [f for f in frames if "relation" in f.columns]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["relation", "method", "seed", "metric"])
 
@@ -310,12 +314,13 @@ NEEDS = {
 }
 
 
-def verdicts_table(results_dir: str | Path) -> pd.DataFrame:
-    """Every claim's verdicts from what exists under `results_dir`, columns VERDICT_COLUMNS, in
-    the order of NEEDS; a claim without its inputs gets one inconclusive row saying what is missing."""
+def verdicts_table(results_dir: str | Path, files: Collection[str] | None = None) -> pd.DataFrame:
+    """Every claim's verdicts from what exists under `results_dir` (of `files` only, paths relative
+    to it, if given: the report passes its manifest's), columns VERDICT_COLUMNS, in the order of
+    NEEDS; a claim without its inputs gets one inconclusive row saying what is missing."""
     root = Path(results_dir)
-    rows = (ranking_verdicts(load_correlations(root)) + speedup_verdicts(load_costs(root))
-            + search_verdicts(load_top1(root)) + early_bird_verdicts(load_scores(root)))
+    rows = (ranking_verdicts(load_correlations(root, files)) + speedup_verdicts(load_costs(root, files))
+            + search_verdicts(load_top1(root, files)) + early_bird_verdicts(load_scores(root, files)))
     measured = {row["claim"] for row in rows}
     rows += [verdict_row(claim, "", float("nan"), float("nan"), float("nan"), INCONCLUSIVE, f"not measured: needs {need}")
              for claim, need in NEEDS.items() if claim not in measured]

@@ -1,12 +1,16 @@
-# Shared by all rules: the results directory, path patterns (harness/paths.py) and targets.
-import functools
+# Shared by all rules: the results directory, path patterns (harness/paths.py) and the plan
+# (harness/plan.py): every job, its spec and the spec's hash come from the plan. A rule passes
+# its job's spec to the command as a param, so Snakemake reruns the job when the spec changes
+# (params are a rerun trigger) and its dependents through their inputs; nothing else does.
 import os
 
 import harness.paths as P
+from harness import plan as harness_plan
 from harness.io import write_json
 
 R = config["results_dir"]
 CONDA_ENV = "../environment.yml"
+PLAN = harness_plan.build_plan(config)
 # Jobs run `python -m harness`: make the package importable from this checkout in any
 # environment (local, --use-conda, SLURM jobs), installed or not.
 shell.prefix('export PYTHONPATH="{}:${{{{PYTHONPATH:-}}}}"; '.format(workflow.basedir))
@@ -17,64 +21,25 @@ def res(pattern, **wildcards):
     return f"{R}/{pattern}".format(**wildcards) if wildcards else f"{R}/{pattern}"
 
 
-RUN_CONFIG = ancient(res(P.RUN_CONFIG))
 DATASET = res(P.DATASET)
 
 
+def spec(stage):
+    """Param: the planned spec of the rule's job, as JSON text (its hash changes with any key it reads)."""
+    return lambda w: harness_plan.stable_json(harness_plan.spec_for(PLAN, stage, **dict(w.items())))
+
+
+def planned(stage):
+    """The planned jobs of one stage (their specs)."""
+    return [s for s in PLAN.values() if s["stage"] == stage]
+
+
+def run_path(pattern, spec_):
+    return res(pattern, space=spec_["space"]["name"], method=spec_["method"]["name"], seed=spec_["seed"])
+
+
 def method(name):
-    from harness.runtime import configured_method
-
-    return configured_method(config, name)
-
-
-def space_methods(space):
-    """The configured methods that run on `space` (a variant with space_knobs names its spaces)."""
-    return [m for m in config["methods"] if method(m).applies_to(space)]
-
-
-def rank_spaces():
-    """Spaces that get the ranking experiment (sample, retrained ground truth, correlations)."""
-    chosen = config["archs"]["spaces"]
-    return list(config["spaces"]) if chosen is None else list(chosen)
-
-
-def search_spaces():
-    """Spaces that get the search experiment."""
-    return config["search"]["spaces"]
-
-
-def method_runs(spaces=None, methods=None):
-    """(space, method, seed) of every run in the config (of `spaces` / `methods` only, if given)."""
-    spaces = config["spaces"] if spaces is None else spaces
-    return [(s, m, seed) for s in spaces for m in space_methods(s) for seed in method_seeds(m)
-            if methods is None or m in methods]
-
-
-def method_seeds(name):
-    """The run seeds of method `name` (config seeds / seeds_by_kind: harness.runtime.seeds_for)."""
-    from harness.runtime import seeds_for
-
-    return seeds_for(config, method(name))
-
-
-def benchmark_sample(space, name):
-    """How many of `space`'s architectures method `name` scores against NATS-Bench (nats_bench.sample)."""
-    from harness.runtime import benchmark_sample_size, configured_space
-
-    return benchmark_sample_size(config, method(name), configured_space(config, space).size())
-
-
-def search_runs():
-    """(space, method, seed) of every search (and final retraining) in the config: each method's
-    first search.seeds run seeds (all of them when null)."""
-    count = config["search"]["seeds"]
-    return [(s, m, seed) for s, m, seed in method_runs(search_spaces(), config["search"]["methods"])
-            if count is None or seed in method_seeds(m)[:count]]
-
-
-def all_runs():
-    """Every (space, method, seed) that the ranking or the search experiment needs."""
-    return list(dict.fromkeys(method_runs(rank_spaces()) + search_runs()))
+    return harness_plan.method_of(config, name)
 
 
 def supernet_record(wildcards):
@@ -82,47 +47,6 @@ def supernet_record(wildcards):
     if method(wildcards.method).trains_supernet:
         return res(P.TRAIN_RECORD, **wildcards)
     return []
-
-
-@functools.cache
-def nats_bench_source(space):
-    """The NATS-Bench source of `space` (configured CSV or archive, the bundled nats-tss table, or
-    found in $TORCH_HOME), or None."""
-    from harness import nats_bench
-
-    if space not in nats_bench.SPACES:
-        return None
-    section = config["nats_bench"]
-    return nats_bench.find_source(space, section["archive"].get(space), section["csv"].get(space), section["fast_mode"],
-                                  section["hp"], section["seed_policy"])
-
-
-def nats_bench_args(space):
-    """Command-line arguments naming the source and schedule of the NATS-Bench query."""
-    from harness.nats_bench import CsvSource
-
-    source, section = nats_bench_source(space), config["nats_bench"]
-    if isinstance(source, CsvSource):
-        args = f"--csv {source.path}"
-    else:
-        args = f"--path {source.path}" + ("" if source.fast_mode else " --no-fast-mode")
-    return args + (f" --hp {section['hp']}" if section["hp"] else "")
-
-
-def ground_truths(space):
-    """Names of the ground truths `space` is judged against (file stems under groundtruth/)."""
-    names = ["retrain"]
-    if nats_bench_source(space) is not None:
-        names += [f"nats-bench-{d}" for d in config["nats_bench"]["datasets"]]
-        if all_archs_methods(space):
-            names += [f"all-nats-bench-{d}" for d in config["nats_bench"]["datasets"]]
-    return names
-
-
-def all_archs_methods(space):
-    """Methods scored over every architecture of `space` (enumerable spaces with NATS-Bench values)."""
-    wanted = config["nats_bench"]["all_archs_methods"]
-    return [m for m in space_methods(space) if m in wanted] if nats_bench_source(space) else []
 
 
 def groundtruth_file(wildcards):
@@ -134,11 +58,18 @@ def groundtruth_file(wildcards):
 
 def correlated_scores(wildcards):
     """Score files judged against one ground truth: the sample's, or every arch's for all-* ones."""
-    if wildcards.ground_truth.startswith("all-"):
-        runs = [(m, s) for m in all_archs_methods(wildcards.space) for s in method_seeds(m)]
-        return [res(P.ALL_SCORES, space=wildcards.space, method=m, seed=s) for m, s in runs]
-    runs = [(m, s) for m in space_methods(wildcards.space) for s in method_seeds(m)]
-    return [res(P.SCORES, space=wildcards.space, method=m, seed=s) for m, s in runs]
+    every = wildcards.ground_truth.startswith("all-")
+    pattern = P.ALL_SCORES if every else P.SCORES
+    return [run_path(pattern, s) for s in harness_plan.score_specs(PLAN, wildcards.space, every)]
+
+
+def correlate_settings(w):
+    """The correlate command's options, from the job's spec."""
+    reads = harness_plan.spec_for(PLAN, "correlate", **dict(w.items()))["config"]
+    section = reads["correlation"]
+    bootstrap = section.get("bootstrap_all_archs", section.get("bootstrap"))
+    return (f"--bootstrap {bootstrap} --confidence {section['confidence']} --topk {section['topk']}"
+            f" --seed {reads['seed']}")
 
 
 def report_targets():

@@ -1,23 +1,26 @@
-rule run_config:
+rule plan:
     output:
-        res(P.RUN_CONFIG),
+        config=res(P.RUN_CONFIG),
+        plan=res(harness_plan.PLAN),
+        manifest=res(harness_plan.MANIFEST),
     params:
-        config=config,
+        config=harness_plan.stable_json(config),  # key order aside: the same config is the same
+        plan=harness_plan.content_hash({"plan": PLAN, "manifest": harness_plan.build_manifest(config)}),
     log:
-        res("logs/run_config.log"),
+        res("logs/plan.log"),
     localrule: True
     run:
-        write_json(params.config, output[0])
+        write_json(config, output.config)
+        write_json(PLAN, output.plan)
+        write_json(harness_plan.build_manifest(config), output.manifest)
 
 
 rule prepare_data:
-    input:
-        RUN_CONFIG,
     output:
         data=DATASET,
         meta=res(P.DATASET_META),
     params:
-        dataset=config["dataset"],
+        spec=spec("prepare_data"),
     conda:
         CONDA_ENV
     log:
@@ -25,4 +28,4 @@ rule prepare_data:
     benchmark:
         res("benchmarks/prepare_data.tsv")
     shell:
-        "python -m harness prepare-data --config {input} --output {output.data} --meta {output.meta} > {log} 2>&1"
+        "python -m harness prepare-data --spec {params.spec:q} --output {output.data} --meta {output.meta} > {log} 2>&1"

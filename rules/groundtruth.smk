@@ -1,12 +1,11 @@
 rule retrain_shard:
     input:
-        config=RUN_CONFIG,
         data=DATASET,
         archs=res(P.ARCHS),
     output:
         res(P.GT_SHARD),
     params:
-        groundtruth=config["groundtruth"],
+        spec=spec("retrain_shard"),
     threads: config["threads"]
     priority: 10  # the longest jobs: start them first
     resources:
@@ -18,7 +17,7 @@ rule retrain_shard:
     benchmark:
         res("benchmarks/{space}/groundtruth/shard{shard}.tsv")
     shell:
-        "python -m harness retrain --config {input.config} --space {wildcards.space} --shard {wildcards.shard}"
+        "python -m harness retrain --spec {params.spec:q}"
         " --data {input.data} --archs {input.archs} --output {output} --threads {threads} > {log} 2>&1"
 
 
@@ -35,6 +34,8 @@ rule merge_groundtruth:
         "python -m harness merge-csv --inputs {input} --output {output} --sort arch_id repetition > {log} 2>&1"
 
 
+# The source (configured CSV or archive, else $TORCH_HOME) is looked for inside the job; a job
+# that finds none writes an empty table and a "not available" record that the report shows.
 rule nats_bench_groundtruth:
     input:
         archs=lambda w: res(P.ALL_ARCHS if w.all else P.ARCHS, space=w.space),
@@ -44,13 +45,11 @@ rule nats_bench_groundtruth:
     wildcard_constraints:
         all="(all-)?",
     params:
-        source=lambda w: nats_bench_args(w.space),
-        query=config["nats_bench"],
+        spec=spec("nats_bench_groundtruth"),
     conda:
         CONDA_ENV
     log:
         res("logs/{space}/groundtruth/{all}nats-bench-{dataset}.log"),
     shell:
-        "python -m harness groundtruth query --space {wildcards.space} {params.source} --archs {input.archs}"
-        " --dataset {wildcards.dataset} --split {params.query[split]} --seed-policy {params.query[seed_policy]}"
+        "python -m harness groundtruth query --spec {params.spec:q} --archs {input.archs}"
         " --output {output.table} --record {output.record} > {log} 2>&1"

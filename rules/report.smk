@@ -7,24 +7,22 @@ rule correlate:
     wildcard_constraints:
         ground_truth="retrain|(all-)?nats-bench-[^/]+",
     params:
-        correlation=config["correlation"],
-        seed=config["seed"],
+        spec=spec("correlate"),
+        settings=correlate_settings,
         name=lambda w: w.ground_truth.replace("nats-bench-", "nats-bench:"),
-        bootstrap=lambda w: config["correlation"]["bootstrap_all_archs" if w.ground_truth.startswith("all-") else "bootstrap"],
     conda:
         CONDA_ENV
     log:
         res("logs/{space}/correlate-{ground_truth}.log"),
     shell:
         "python -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
-        " --ground-truth-name {params.name} --output {output} --bootstrap {params.bootstrap}"
-        " --confidence {params.correlation[confidence]} --topk {params.correlation[topk]} --seed {params.seed}"
-        " > {log} 2>&1"
+        " --ground-truth-name {params.name} --output {output} {params.settings} > {log} 2>&1"
 
 
 rule merge_correlations:
     input:
-        lambda w: [res(P.CORRELATION_PART, space=w.space, ground_truth=g) for g in ground_truths(w.space)],
+        lambda w: [res(P.CORRELATION_PART, space=w.space, ground_truth=g)
+                   for g in harness_plan.ground_truths(config, w.space)],
     output:
         res(P.CORRELATIONS),
     conda:
@@ -42,19 +40,18 @@ CAPTIONS = "../snakemake_report"
 report: f"{CAPTIONS}/workflow.rst"
 
 
+# The report reads the manifest (written from the plan): the files of the configured runs, and
+# nothing else under the results directory.
 rule report:
     input:
-        RUN_CONFIG,
-        res(P.DATASET_META),
-        expand(res(P.CORRELATIONS), space=rank_spaces()),
-        [res(P.TRAIN_RECORD, space=s, method=m, seed=k) for s, m, k in all_runs() if method(m).trains_supernet],
-        [res(P.SCORING_RECORD, space=s, method=m, seed=k) for s, m, k in method_runs(rank_spaces())],
-        [res(P.FINAL, space=s, method=m, seed=k) for s, m, k in search_runs()],
+        manifest=res(harness_plan.MANIFEST),
+        files=[res(f) for f in harness_plan.report_files(config)],
     output:
         html=report(res(P.REPORT_HTML), caption=f"{CAPTIONS}/index.rst", category="Report"),
         correlations=report(res(P.REPORT_CORRELATIONS), caption=f"{CAPTIONS}/csv.rst", category="Data"),
         costs=report(res(P.REPORT_COSTS), caption=f"{CAPTIONS}/csv.rst", category="Data"),
         comparison=report(res(P.REPORT_COMPARISON), caption=f"{CAPTIONS}/csv.rst", category="Data"),
+        verdicts=report(res(P.REPORT_VERDICTS), caption=f"{CAPTIONS}/verdicts.rst", category="Data"),
         figures=report(directory(res(P.REPORT_FIGURES)), patterns=["{name}.png"],
                        caption=f"{CAPTIONS}/figures.rst", category="Figures"),
         tables=report(directory(res(P.REPORT_TABLES)), patterns=["{name}.md"],
@@ -68,4 +65,5 @@ rule report:
     benchmark:
         res("benchmarks/report.tsv")
     shell:
-        "python -m harness report --results {params.results} --output $(dirname {output.html}) > {log} 2>&1"
+        "python -m harness report --results {params.results} --manifest {input.manifest}"
+        " --output $(dirname {output.html}) > {log} 2>&1"

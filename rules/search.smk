@@ -1,12 +1,11 @@
 rule search:
     input:
-        config=RUN_CONFIG,
         data=DATASET,
         supernet=supernet_record,
     output:
         res(P.SEARCH),
     params:
-        search=config["search"],
+        spec=spec("search"),
         supernet_dir=lambda w: res(P.SUPERNET_DIR, space=w.space, method=w.method, seed=w.seed),
     threads: config["threads"]
     priority: 5  # train -> search -> final chains before short scoring jobs: no lone chain at the end
@@ -17,20 +16,18 @@ rule search:
     benchmark:
         res("benchmarks/{space}/{method}/seed{seed}/search.tsv")
     shell:
-        "python -m harness search --config {input.config} --space {wildcards.space} --method {wildcards.method}"
-        " --seed {wildcards.seed} --data {input.data} --supernet-dir {params.supernet_dir}"
+        "python -m harness search --spec {params.spec:q} --data {input.data} --supernet-dir {params.supernet_dir}"
         " --output {output} --threads {threads} > {log} 2>&1"
 
 
 rule final:
     input:
-        config=RUN_CONFIG,
         data=DATASET,
         search=res(P.SEARCH),
     output:
         res(P.FINAL),
     params:
-        final=config["final"],
+        spec=spec("final"),
     threads: config["threads"]
     priority: 5  # train -> search -> final chains before short scoring jobs: no lone chain at the end
     resources:
@@ -42,6 +39,5 @@ rule final:
     benchmark:
         res("benchmarks/{space}/{method}/seed{seed}/final.tsv")
     shell:
-        "python -m harness final --config {input.config} --space {wildcards.space} --method {wildcards.method}"
-        " --seed {wildcards.seed} --data {input.data} --search {input.search} --output {output}"
+        "python -m harness final --spec {params.spec:q} --data {input.data} --search {input.search} --output {output}"
         " --threads {threads} > {log} 2>&1"

@@ -39,12 +39,12 @@ from harness.data import DataConfig, DataSplits, load_dataset  # noqa: E402
 from harness.io import write_csv  # noqa: E402
 from harness.method import ScoreContext  # noqa: E402
 from harness.metrics import bootstrap_ci, kendall_tau, spearman_rho  # noqa: E402
+from harness.nats_bench_bundled import FULL_TABLE, bundled_path  # noqa: E402
 from harness.shapes import dataset_shape  # noqa: E402
 from harness.spaces import build_space  # noqa: E402
 from harness.zero_cost import az_nas_components, gaussian_batch, log_rank_sum, per_arch  # noqa: E402
 
 TRUTH = "c10_test_acc_200"
-DEFAULT_NATS = Path(__file__).resolve().parents[2] / "shared" / "data" / "nats-bench"
 STAND_IN = "Fashion-MNIST at 32 px, grey repeated to 3 channels (stand-in for CIFAR-10)"
 
 
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="the scoring seed (inits, inputs, batches)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--chunk", type=int, default=20, help="archs per progress step (results rewritten after each)")
-    parser.add_argument("--nats-dir", type=Path, default=DEFAULT_NATS)
+    parser.add_argument("--nats-csv", type=Path, default=None,
+                        help="NATS-Bench nats-tss table (default: the bundled one, harness/nats_bench_data)")
     parser.add_argument("--out", type=Path, default=Path("results/zero_cost_subset"))
     parser.add_argument("--scale", choices=sorted(SCALES), default="nats-bench",
                         help="nats-bench: C=16, N=5, 3x32x32 (the published protocol); default: the default "
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    wide = pd.read_csv(args.nats_dir / "nb201_tss_wide.csv")
+    wide = pd.read_csv(args.nats_csv or bundled_path(FULL_TABLE))
     rows = np.random.default_rng(args.subset_seed).permutation(len(wide))[:args.count]
     table = wide.iloc[rows]
     shape = dataset_shape("cifar10") if args.scale == "nats-bench" else dataset_shape("fashion-mnist", 16)

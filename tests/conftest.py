@@ -3,12 +3,14 @@ the smoke workflow's run (once per session, for the workflow, report and browser
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.data import DataConfig, DataSplits, load_dataset
 from harness.nats_bench_bundled import FULL_TABLE, HP12_TABLE, bundled_path
@@ -58,23 +60,31 @@ def run_snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           cwd=cwd, capture_output=True, text=True)
 
 
-SMOKE_EXTRA = {"nats_bench": {"all_archs_methods": ["bnnas", "params", "spos"], "sample": {"supernet": 20}},
-               "seeds_by_kind": {"bn_indicator": 2}, "search": {"seeds": 2}}
+def smoke_overrides() -> dict:
+    """What the tests' smoke run adds to config/smoke.yaml: judged against the bundled NATS-Bench
+    table (no source configured), with BN-NAS, params and SPOS also scored over the benchmark
+    (SPOS on a 20-arch sample), BN-NAS trained with two seeds and two searches per method."""
+    return {"nats_bench": {"all_archs_methods": ["bnnas", "params", "spos"], "sample": {"supernet": 20}},
+            "seeds_by_kind": {"bn_indicator": 2}, "search": {"seeds": 2}}
 
 
-def smoke_args(workdir: Path) -> list[str]:
-    """The smoke run's config arguments: config/smoke.yaml plus SMOKE_EXTRA, written to a file in
-    `workdir` (`--config` would pass nested numbers as strings)."""
-    extra = workdir / "smoke-extra.yaml"
-    extra.write_text(json.dumps(SMOKE_EXTRA))
-    return ["--configfile", str(SMOKE_CONFIG), str(extra)]
+def smoke_args(workdir: Path, overrides: dict | None = None) -> list[str]:
+    """`--configfile config/smoke.yaml OVERRIDES.yaml` (default: smoke_overrides()); the overrides go
+    in a YAML file written to `workdir` (Snakemake reads nested --config values as strings)."""
+    overrides = smoke_overrides() if overrides is None else overrides
+    override_file = workdir / f"overrides-{hashlib.sha256(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:12]}.yaml"
+    override_file.write_text(yaml.safe_dump(overrides))
+    return ["--configfile", str(SMOKE_CONFIG), str(override_file)]
+
+
+def smoke_command(workdir: Path, overrides: dict, *options: str) -> list[str]:
+    """`snakemake OPTIONS --configfile config/smoke.yaml OVERRIDES.yaml`."""
+    return ["snakemake", "--snakefile", str(ROOT / "Snakefile"), *options, *smoke_args(workdir, overrides)]
 
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> Path:
-    """The smoke workflow judged against the bundled NATS-Bench table (no source configured), with
-    BN-NAS, params and SPOS also scored over the benchmark (SPOS on a 20-arch sample) and BN-NAS
-    trained with two seeds (seeds_by_kind); shared by the workflow, report and browser tests."""
+    """The smoke workflow on smoke_overrides(); shared by the workflow, plan, report and browser tests."""
     workdir = tmp_path_factory.mktemp("smoke")
     done = run_snakemake("--cores", "2", *smoke_args(workdir), cwd=workdir)
     assert done.returncode == 0, done.stderr[-4000:]

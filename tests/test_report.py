@@ -29,6 +29,7 @@ def train_record(method: str) -> dict:
             "name": method, "summary": f"{method} summary", "sampler": "uniform",
             "trainable": "all" if method == "spos" else "bn", "epoch_fraction": fraction,
             "scorer": "accuracy" if method == "spos" else "bn_gamma", "options": {"batches": 2},
+            "kind": "supernet", "baseline": None if method == "spos" else "spos",
         },
         "epochs": 3.0 * fraction, "steps": int(300 * fraction), "skipped_steps": 0,
         "train_time_s": TRAIN_TIME_S[method], "trainable_params": 1000 if method == "spos" else 50,
@@ -57,7 +58,22 @@ def write_records(root: Path) -> None:
         write_json(scoring, root / paths.SCORING_RECORD.format(**where))
 
 
-def run_report(root: Path) -> Path:
+def write_manifest(root: Path, spaces: list[str]) -> None:
+    """The plan's manifest of this tree (harness/plan.py build_manifest's format): METHODS, seed 0."""
+    from harness.plan import MANIFEST, run_files
+
+    entries = [{"name": space, "archs": paths.ARCHS.format(space=space), "retrain": paths.GT_RETRAIN.format(space=space),
+                "correlations": paths.CORRELATIONS.format(space=space), "nats_records": [],
+                "runs": [{"method": m, "seed": 0, "files": run_files(space, m, 0, trains=True, ranked=True, searched=False)}
+                         for m in METHODS]} for space in spaces]
+    write_json({"run_config": paths.RUN_CONFIG, "dataset_meta": paths.DATASET_META, "spaces": entries}, root / MANIFEST)
+
+
+def run_report(root: Path, spaces: tuple[str, ...] = (SPACE,)) -> Path:
+    from harness.plan import MANIFEST
+
+    if not (root / MANIFEST).exists():
+        write_manifest(root, list(spaces))
     output = root / Path(paths.REPORT_HTML).parent
     assert main(["report", "--results", str(root), "--output", str(output)]) == 0
     return output
@@ -174,7 +190,7 @@ def test_report_of_a_partial_tree_notes_what_is_missing(tmp_path):
 
 
 def test_report_of_an_empty_results_dir(tmp_path):
-    page = (run_report(tmp_path) / Path(paths.REPORT_HTML).name).read_text()
+    page = (run_report(tmp_path, spaces=()) / Path(paths.REPORT_HTML).name).read_text()
     assert "No search-space results found" in page
     assert pd.read_csv(tmp_path / paths.REPORT_CORRELATIONS).empty
 
@@ -220,3 +236,21 @@ def test_cheap_answers_say_beats_only_from_a_paired_difference(built):
         outcome = difference_outcome(row["ci_low"], row["ci_high"])
         assert f"{outcome} {row['metric'][len('kendall_tau_diff_vs_'):]}: Δτ" in text
     assert "within CI" not in text  # the old CI-against-a-point reading is gone
+
+
+def test_the_report_shows_only_the_runs_of_its_manifest(full_tree):
+    """Files of a method the config no longer plans stay on disk but are not reported."""
+    from harness.plan import MANIFEST
+
+    write_manifest(full_tree, [SPACE])
+    manifest = json.loads((full_tree / MANIFEST).read_text())
+    manifest["spaces"][0]["runs"] = [run for run in manifest["spaces"][0]["runs"] if run["method"] == "spos"]
+    write_json(manifest, full_tree / MANIFEST)
+    output = run_report(full_tree)
+    assert list(pd.read_csv(output / Path(paths.REPORT_COSTS).name)["method"]) == ["spos"]
+    assert "bnnas summary" not in (output / Path(paths.REPORT_HTML).name).read_text()
+
+
+def test_a_missing_manifest_is_an_error(tmp_path, capsys):
+    assert main(["report", "--results", str(tmp_path)]) == 2
+    assert "no manifest" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""The smoke workflow end to end (what `snakemake --cores 2 --configfile config/smoke.yaml` does),
-and `snakemake --lint`."""
+"""The smoke workflow end to end (what `snakemake --cores 2 --configfile config/smoke.yaml` does;
+the run itself is conftest.py's smoke_run), and `snakemake --lint`."""
 
 from __future__ import annotations
 

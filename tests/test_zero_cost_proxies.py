@@ -345,7 +345,7 @@ def test_az_nas_over_all_archs_reproduces_the_published_correlation(wide: pd.Dat
     assert rho == pytest.approx(PUBLISHED_AZ_NAS["rho"], abs=TOLERANCE)
 
 
-def test_subset_script_writes_scores_and_a_summary_per_chunk(tmp_path: Path, shared_nats_dir: Path) -> None:
+def test_subset_script_writes_scores_and_a_summary_per_chunk(tmp_path: Path) -> None:
     """scripts/zero_cost_subset.py at the default scale on 4 archs, two chunks: the scores are
     the method's own and the summary covers every arch scored."""
     import subprocess
@@ -354,7 +354,7 @@ def test_subset_script_writes_scores_and_a_summary_per_chunk(tmp_path: Path, sha
     repo = Path(__file__).resolve().parents[1]
     out = tmp_path / "subset"
     subprocess.run([sys.executable, str(repo / "scripts" / "zero_cost_subset.py"), "--methods", "l2_norm",
-                    "--count", "4", "--chunk", "2", "--scale", "default", "--nats-dir", str(shared_nats_dir),
+                    "--count", "4", "--chunk", "2", "--scale", "default",
                     "--out", str(out)], check=True, cwd=repo, capture_output=True)
     scores = pd.read_csv(out / "scores_l2_norm.csv")
     summary = pd.read_csv(out / "summary.csv")

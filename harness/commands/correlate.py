@@ -348,6 +348,10 @@ def check_arguments(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     check_arguments(args)
     retrain = read_table(args.groundtruth, GROUNDTRUTH_COLUMNS)
+    if retrain.empty:  # a ground truth recorded as not available (its .json record says why)
+        write_csv(pd.DataFrame(columns=CORRELATION_COLUMNS), args.output)
+        print(f"note: {args.groundtruth} is empty (ground truth not available); no correlations")
+        return 0
     truth = mean_truth(retrain)
     rows = []
     runs: dict[str, dict[int, pd.DataFrame]] = defaultdict(dict)

@@ -7,13 +7,11 @@ import argparse
 
 import pandas as pd
 
-from harness.config import load_config
 from harness.data import load_splits
 from harness.errors import HarnessError
 from harness.io import read_json, write_csv
 from harness.retrain import RetrainRecipe, retrain
-from harness.runtime import add_run_arguments, configured_space, setup_torch
-from harness.seeding import derive_seed
+from harness.runtime import add_run_arguments, open_job
 
 NAME = "final"
 HELP = "Retrain the top-k architectures of a search from scratch (final test accuracy)."
@@ -26,21 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    device = setup_torch(config["device"], args.threads or config["threads"])
-    space = configured_space(config, args.space)
+    job = open_job(args, "final")
+    space, device = job.space, job.device
     data = load_splits(args.data)
     try:
         found = read_json(args.search)["evolution"]["top"]
     except (OSError, ValueError, KeyError) as exc:
         raise HarnessError(f"{args.search} is not a readable search record ({exc}); rerun the search step") from exc
-    recipe = RetrainRecipe.from_dict(config["final"])
+    recipe = RetrainRecipe.from_dict(job.config["final"])
     rows = []
     for rank, candidate in enumerate(found):
         arch = space.decode(candidate["arch_str"])
-        seed = derive_seed(config["seed"], "final", args.space, args.method, args.seed, candidate["arch_str"])
+        seed = job.derive_seed("final", job.space_name, job.method_name, job.spec["seed"], candidate["arch_str"])
         record = retrain(space, arch, data, recipe, seed=seed, device=device)
-        rows.append({"method": args.method, "run_seed": args.seed, "rank": rank, "search_score": candidate["score"],
+        rows.append({"method": job.method_name, "run_seed": job.spec["seed"], "rank": rank, "search_score": candidate["score"],
                      "flops_M": candidate["flops_M"], "params_M": candidate["params_M"], **record})
     write_csv(pd.DataFrame(rows), args.output)
     return 0

@@ -42,7 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--output", required=True, type=Path, help="tidy csv to write")
 
     query = actions.add_parser("query", help="ground-truth table for correlate (+ record json)")
-    add_source_arguments(query)
+    query.add_argument("--spec", help="the workflow's job spec (JSON text or file): space, dataset and the "
+                                      "config's nats_bench section; the source is looked for inside the job and a "
+                                      "job that finds none writes a 'not available' record")
+    add_source_arguments(query, required=False)
     query.add_argument("--dataset", default="cifar10", choices=nb.DATASETS)
     query.add_argument("--split", default="test", choices=nb.SPLITS)
     add_query_arguments(query)
@@ -51,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     query.add_argument("--record", required=True, type=Path, help="json record of the query to write")
 
 
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--space", required=True, choices=sorted(nb.SPACES))
+def add_source_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--space", required=required, choices=sorted(nb.SPACES))
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--csv", type=Path, help="tidy export or wide NATS-Bench table to read")
     source.add_argument("--path", type=Path, help="official archive (fast-mode folder or .pickle.pbz2 file); "
@@ -123,6 +126,10 @@ def tidy_frame(result: pd.DataFrame, q: nb.NatsQuery) -> pd.DataFrame:
 
 
 def run_query(args: argparse.Namespace) -> int:
+    if args.spec:
+        return run_planned_query(args)
+    if args.space is None:
+        raise HarnessError("groundtruth query: pass --space (or --spec)")
     q = nb.NatsQuery(args.space, args.dataset, args.split, args.hp, args.seed_policy)
     archs = read_archs(args.archs, ["arch_id", "arch_str"])
     source = open_source(args)
@@ -130,6 +137,30 @@ def run_query(args: argparse.Namespace) -> int:
     table, record = groundtruth_frame(archs, result, q), query_record(source, q, archs, args)  # both whole first
     write_csv(table, args.output)
     write_json(record, args.record)
+    print(f"wrote NATS-Bench ground truth ({q.label()}) for {len(archs)} archs to {args.output}")
+    return 0
+
+
+def run_planned_query(args: argparse.Namespace) -> int:
+    """The workflow's query: the source is found here, in the job (the configured CSV or archive,
+    else the official archive under $TORCH_HOME), never while the job graph is built. Finding
+    none is a result: an empty table and a record saying "not available" and how to enable it."""
+    from harness.runtime import job_spec
+
+    spec = job_spec(args, "nats_bench_groundtruth")
+    space, section = spec["space"]["name"], spec["config"]["nats_bench"]
+    q = nb.NatsQuery(space, spec["dataset"], section["split"], section["hp"], section["seed_policy"])
+    archs = read_archs(args.archs, ["arch_id", "arch_str"])
+    source = nb.find_source(space, section["archive"].get(space), section["csv"].get(space), section["fast_mode"])
+    if source is None:
+        write_csv(pd.DataFrame(columns=GROUNDTRUTH_COLUMNS), args.output)
+        write_json({"command": "groundtruth query", "ground_truth_name": q.label(), "available": False,
+                    "note": nb.how_to_enable(space)}, args.record)
+        print(f"NATS-Bench ground truth ({q.label()}) not available: {nb.how_to_enable(space)}")
+        return 0
+    result = source.query(list(archs["arch_str"]), q)
+    write_csv(groundtruth_frame(archs, result, q), args.output)
+    write_json(query_record(source, q, archs, args), args.record)
     print(f"wrote NATS-Bench ground truth ({q.label()}) for {len(archs)} archs to {args.output}")
     return 0
 

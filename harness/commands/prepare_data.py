@@ -18,7 +18,9 @@ HELP = "Read the dataset's official files, split and resize them, and save the s
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, type=Path, help="run config JSON; its key 'dataset' holds the data config")
+    parser.add_argument("--spec", help="the job's spec (JSON text or file; `python -m harness plan` prints it)")
+    parser.add_argument("--config", type=Path, help="run config JSON; its key 'dataset' holds the data config "
+                                                    "(instead of --spec)")
     parser.add_argument("--output", required=True, type=Path, help="where to write the splits (e.g. results/data/dataset.pt)")
     parser.add_argument("--meta", required=True, type=Path, help="where to write the provenance (e.g. results/data/dataset.json)")
 
@@ -36,7 +38,14 @@ def _dataset_section(path: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    section = _dataset_section(args.config)
+    if args.spec:
+        from harness.runtime import job_spec
+
+        section = job_spec(args, "prepare_data")["config"]["dataset"]
+    elif args.config is None:
+        raise HarnessError("pass --spec (or --config, the run config)")
+    else:
+        section = _dataset_section(args.config)
     if isinstance(section, dict) and section.get("name") == "imagenet":
         # ImageNet stays on disk: the output is a manifest of its files that load_splits reads.
         from harness.imagenet import prepare

@@ -7,13 +7,11 @@ import argparse
 import pandas as pd
 from tqdm import tqdm
 
-from harness.config import load_config
 from harness.data import load_splits
 from harness.errors import HarnessError
 from harness.io import write_csv
 from harness.retrain import RetrainRecipe, retrain
-from harness.runtime import configured_space, read_archs, setup_torch
-from harness.seeding import derive_seed
+from harness.runtime import add_spec_arguments, open_job, read_archs
 
 NAME = "retrain"
 HELP = "Retrain one shard of the sampled architectures from scratch (ground truth)."
@@ -27,9 +25,7 @@ def shard_tasks(n_archs: int, repeat_archs: int, shards: int, shard: int) -> lis
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--space", required=True)
-    parser.add_argument("--shard", type=int, required=True)
+    add_spec_arguments(parser, "space", "shard")
     parser.add_argument("--data", required=True)
     parser.add_argument("--archs", required=True)
     parser.add_argument("--output", required=True)
@@ -37,21 +33,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    section = config["groundtruth"]
-    if not 0 <= args.shard < section["shards"]:
-        raise HarnessError(f"--shard {args.shard} is out of range: groundtruth.shards is {section['shards']}")
-    device = setup_torch(config["device"], args.threads or config["threads"])
-    space = configured_space(config, args.space)
+    job = open_job(args, "retrain_shard")
+    section, shard, space_name = job.config["groundtruth"], job.spec["shard"], job.space_name
+    if not 0 <= shard < section["shards"]:
+        raise HarnessError(f"--shard {shard} is out of range: groundtruth.shards is {section['shards']}")
+    space, device = job.space, job.device
     data = load_splits(args.data)
     archs = read_archs(space, args.archs)
     # groundtruth.space_epochs overrides the epochs of one space (as supernet.space_epochs does)
     recipe = RetrainRecipe.from_dict({**section, "epochs": section["space_epochs"].get(args.space, section["epochs"])})
     records = []
-    for row, repetition in tqdm(shard_tasks(len(archs), section["repeat_archs"], section["shards"], args.shard),
-                                desc=f"retrain {args.space} shard {args.shard}"):
+    for row, repetition in tqdm(shard_tasks(len(archs), section["repeat_archs"], section["shards"], shard),
+                                desc=f"retrain {space_name} shard {shard}"):
         arch_str = archs["arch_str"][row]
-        seed = derive_seed(config["seed"], "retrain", args.space, arch_str, repetition)
+        seed = job.derive_seed("retrain", space_name, arch_str, repetition)
         record = retrain(space, archs["arch"][row], data, recipe, seed=seed, device=device)
         records.append({"arch_id": int(archs["arch_id"][row]), "repetition": repetition, **record})
     columns = ["arch_id", "arch_str", "repetition", "seed", "test_acc", "val_acc"]

@@ -7,10 +7,9 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from harness.config import load_config
 from harness.errors import HarnessError
 from harness.io import write_csv
-from harness.runtime import configured_space
+from harness.runtime import add_spec_arguments, open_job
 from harness.seeding import derive_seed
 from harness.spaces.base import Arch, SearchSpace
 
@@ -19,8 +18,7 @@ HELP = "Sample the fixed set of distinct architectures of a space (archs.csv)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="run_config.json of the run")
-    parser.add_argument("--space", required=True)
+    add_spec_arguments(parser, "space")
     parser.add_argument("--output", required=True)
     parser.add_argument("--all", action="store_true",
                         help="every architecture of an enumerable space (arch_id = enumeration index), rows in a "
@@ -40,8 +38,8 @@ def sample_distinct(space: SearchSpace, count: int, run_seed: int) -> list[Arch]
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    space = configured_space(config, args.space)
+    job = open_job(args, "sample_all_archs" if args.all else "sample_archs")
+    space, config = job.space, job.config
     if args.all:
         archs = list(space.enumerate())
         order = np.random.default_rng(derive_seed(config["seed"], "all-archs", space.name)).permutation(len(archs))

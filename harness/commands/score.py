@@ -9,14 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.config import load_config
+from harness.data import DataSplits, load_splits
 from harness.errors import HarnessError
-from harness.data import load_splits
 from harness.io import write_csv, write_json
 from harness.method import ScoreContext
 from harness.paths import CHECKPOINT_NAME
-from harness.runtime import add_run_arguments, arch_matrix, configured_method, configured_space, read_archs, setup_torch
-from harness.seeding import derive_seed
+from harness.runtime import Job, add_run_arguments, arch_matrix, job_spec, read_archs, setup_job
 from harness.supernet_training import load_checkpoint, trained_checkpoints
 
 NAME = "score"
@@ -27,8 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser)
     parser.add_argument("--archs", required=True)
     parser.add_argument("--supernet-dir", help="the run's supernet/ directory (methods that train one)")
-    parser.add_argument("--output", required=True, help="scores.csv")
-    parser.add_argument("--record", required=True, help="scoring.json")
+    parser.add_argument("--output", required=True, nargs="+",
+                        help="scores.csv (one per run of a score_free spec, in its order)")
+    parser.add_argument("--record", required=True, nargs="+", help="scoring.json (likewise)")
     parser.add_argument("--final-only", action="store_true", help="score only the final checkpoint")
     parser.add_argument("--limit", type=int, default=None,
                         help="score only the first N architectures of --archs (the all-archs list is in a "
@@ -49,19 +48,33 @@ def check_finite(method: str, archs: pd.DataFrame, scores: np.ndarray, checkpoin
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    device = setup_torch(config["device"], args.threads or config["threads"])
-    method = configured_method(config, args.method)
-    space = configured_space(config, args.space, method.knobs_for(args.space))
+    """One run's scores, or (a score_free spec) every supernet-free run of a space in turn, each
+    with its own files and timing record."""
+    spec = job_spec(args, "score_all_archs" if args.final_only else "score", "score_free")
+    specs = spec["runs"] if spec["stage"] == "score_free" else [spec]
+    if not len(args.output) == len(args.record) == len(specs):
+        raise HarnessError(f"the spec has {len(specs)} run(s): pass as many --output and --record files "
+                           f"(got {len(args.output)} and {len(args.record)})")
     data = load_splits(args.data)
+    device = None
+    for one, output, record in zip(specs, args.output, args.record):
+        job = setup_job(one, args.threads, device)
+        device = job.device
+        score_run(job, data, args, output, record)
+    return 0
+
+
+def score_run(job: Job, data: DataSplits, args: argparse.Namespace, output: str, record: str) -> None:
+    config, device, method, space = job.config, job.device, job.method, job.space
     archs = read_archs(space, args.archs)
-    if args.limit is not None:
-        if args.limit < 1:
-            raise HarnessError(f"--limit must be >= 1, got {args.limit}")
-        archs = archs.iloc[:args.limit].reset_index(drop=True)
+    limit = job.spec.get("limit") or args.limit  # the plan's benchmark sample size (nats_bench.sample)
+    if limit is not None:
+        if limit < 1:
+            raise HarnessError(f"--limit must be >= 1, got {limit}")
+        archs = archs.iloc[:limit].reset_index(drop=True)
     matrix = arch_matrix(space, archs)
     options = {**config["scoring"], **method.options}
-    seed = derive_seed(config["seed"], "score", args.space, args.method, args.seed)
+    seed = job.derive_seed("score", job.space_name, job.method_name, job.spec["seed"])
 
     if method.trains_supernet:
         checkpoints = trained_checkpoints(method, args.supernet_dir)
@@ -80,18 +93,17 @@ def run(args: argparse.Namespace) -> int:
         scores = np.asarray(method.scorer(context, matrix), dtype=float)
         seconds = time.perf_counter() - started
         total += seconds
-        finite = check_finite(args.method, archs, scores, point["checkpoint"], config["scoring"]["drop_nonfinite"])
+        finite = check_finite(job.method_name, archs, scores, point["checkpoint"], config["scoring"]["drop_nonfinite"])
         if not finite.all():
             dropped[str(point["checkpoint"])] = int((~finite).sum())
         frames.append(pd.DataFrame({"checkpoint": point["checkpoint"], "epoch": point["epoch"],
                                     "arch_id": archs["arch_id"], "arch_str": archs["arch_str"], "score": scores})[finite])
     # Both outputs are complete in memory before either is written.
     table = pd.concat(frames, ignore_index=True)
-    record = {"method": method.describe(), "n_archs": len(archs), "checkpoint": checkpoints[-1]["checkpoint"],
-              "score_time_s": seconds, "time_per_arch_s": seconds / len(archs),
-              "all_checkpoints_score_time_s": total, "device": str(device),
-              "nonfinite_dropped": dropped,  # {checkpoint: archs dropped} (scoring.drop_nonfinite)
-              "threads": config["threads"] if args.threads is None else args.threads}
-    write_csv(table, args.output)
-    write_json(record, args.record)
-    return 0
+    summary = {"method": method.describe(), "n_archs": len(archs), "checkpoint": checkpoints[-1]["checkpoint"],
+               "score_time_s": seconds, "time_per_arch_s": seconds / len(archs),
+               "all_checkpoints_score_time_s": total, "device": str(device),
+               "nonfinite_dropped": dropped,  # {checkpoint: archs dropped} (scoring.drop_nonfinite)
+               "threads": config["threads"] if args.threads is None else args.threads}
+    write_csv(table, output)
+    write_json(summary, record)

@@ -9,17 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from harness.config import load_config
 from harness.data import load_splits
 from harness.io import write_json
-from harness.method import Method, ScoreContext
+from harness.method import ScoreContext
 from harness.paths import CHECKPOINT_NAME
-from harness.runtime import add_run_arguments, configured_method, configured_space, setup_torch
+from harness.runtime import Job, add_run_arguments, open_job
 from harness.search import EvolutionConfig, evolution_search, random_search
-from harness.seeding import derive_seed
-from harness.spaces.base import SearchSpace
 from harness.supernet_training import load_checkpoint, trained_checkpoints
 
 NAME = "search"
@@ -42,21 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    device = setup_torch(config["device"], args.threads or config["threads"])
-    method = configured_method(config, args.method)
-    space = configured_space(config, args.space, method.knobs_for(args.space))
+    job = open_job(args, "search")
+    config, device, method, space = job.config, job.device, job.method, job.space
+    space_name, seed_of_run = job.space_name, job.spec["seed"]
     section: dict[str, Any] = config.get("search", {})
     evolution = EvolutionConfig.from_dict({k: section[k] for k in EVOLUTION_KEYS if k in section})
     budget = args.flops_budget
     if budget is None:
-        budget = (section.get("flops_budget") or {}).get(args.space)
+        budget = (section.get("flops_budget") or {}).get(space_name)
     if budget is None:
-        print(f"search: no FLOPs budget for {args.space}; searching unconstrained", file=sys.stderr)
+        print(f"search: no FLOPs budget for {space_name}; searching unconstrained", file=sys.stderr)
     topk = args.topk or section.get("topk", 2)
-    seed = derive_seed(config["seed"], "search", args.space, args.method, args.seed)
+    seed = job.derive_seed("search", space_name, job.method_name, seed_of_run)
 
-    context, checkpoint = _score_context(config, args, space, method, device, seed)
+    context, checkpoint = _score_context(job, args, seed)
 
     def fitness(archs: np.ndarray) -> np.ndarray:
         return np.asarray(method.scorer(context, archs), dtype=float)
@@ -64,21 +59,21 @@ def run(args: argparse.Namespace) -> int:
     evolved = evolution_search(space, fitness, budget, evolution, seed=seed, topk=topk)
     reference = random_search(space, fitness, budget, evolution, seed=seed, topk=topk, evaluations=evolved.evaluated)
     write_json({
-        "space": args.space, "method": method.describe(), "seed": args.seed, "search_seed": seed,
+        "space": space_name, "method": method.describe(), "seed": seed_of_run, "search_seed": seed,
         "checkpoint": checkpoint, "flops_budget_M": budget, "device": str(device),
         "threads": config["threads"] if args.threads is None else args.threads,
         "evolution": evolved.to_record(space), "random": reference.to_record(space),
     }, args.output)
     best = evolved.top[0]
-    print(f"search {args.space}/{args.method}/seed{args.seed}: best {space.encode(best.arch)} score {best.score:.6g} "
+    print(f"search {space_name}/{job.method_name}/seed{seed_of_run}: best {space.encode(best.arch)} score {best.score:.6g} "
           f"({best.flops:.2f}M FLOPs) after {evolved.evaluated} candidates in {evolved.wall_time_s:.2f} s")
     return 0
 
 
-def _score_context(config: dict[str, Any], args: argparse.Namespace, space: SearchSpace, method: Method,
-                   device: torch.device, seed: int) -> tuple[ScoreContext, dict[str, Any]]:
+def _score_context(job: Job, args: argparse.Namespace, seed: int) -> tuple[ScoreContext, dict[str, Any]]:
     """The scorer's context at the final supernet checkpoint (as `score` builds it)."""
-    options = {**config["scoring"], **method.options}
+    space, method, device = job.space, job.method, job.device
+    options = {**job.config["scoring"], **method.options}
     data = load_splits(args.data)
     if not method.trains_supernet:
         return ScoreContext(space, None, data, options, seed, device), {"checkpoint": 0, "epoch": 0.0}

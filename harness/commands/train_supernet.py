@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.config import load_config
 from harness.data import load_splits
-from harness.runtime import add_run_arguments, configured_method, configured_space, setup_torch
-from harness.seeding import derive_seed
+from harness.runtime import add_run_arguments, open_job
 from harness.supernet_training import SupernetRecipe, train_supernet
 
 NAME = "train-supernet"
@@ -22,14 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    device = setup_torch(config["device"], args.threads or config["threads"])
-    method = configured_method(config, args.method)
-    space = configured_space(config, args.space, method.knobs_for(args.space))
+    job = open_job(args, "train_supernet")
     data = load_splits(args.data)
-    seed = derive_seed(config["seed"], "supernet", args.space, args.method, args.seed)
-    record = train_supernet(space, method, data, SupernetRecipe.for_space(config["supernet"], args.space), seed=seed,
-                            out_dir=Path(args.outdir), device=device, progress=not args.no_progress)
-    print(f"trained {args.space}/{args.method}/seed{args.seed}: {record['steps']} steps "
+    seed = job.derive_seed("supernet", job.space_name, job.method_name, job.spec["seed"])
+    recipe = SupernetRecipe.for_space(job.config["supernet"], job.space_name)
+    record = train_supernet(job.space, job.method, data, recipe, seed=seed,
+                            out_dir=Path(args.outdir), device=job.device, progress=not args.no_progress)
+    print(f"trained {job.space_name}/{job.method_name}/seed{job.spec['seed']}: {record['steps']} steps "
           f"({record['skipped_steps']} skipped) in {record['train_time_s']:.1f} s")
     return 0
