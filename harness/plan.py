@@ -182,9 +182,13 @@ def run_spec(config: Mapping[str, Any], stage: str, space: str, name: str, seed:
     final = stage == "final"
     extra: dict[str, Any] = {}
     if stage == "score_all_archs":  # the benchmark sample: the first `limit` of the seeded all-archs order
-        from harness.runtime import benchmark_sample_size, configured_space
+        from harness.runtime import benchmark_sample_size, configured_space, seed_kind
 
         extra["limit"] = benchmark_sample_size(config, method, configured_space(config, space).size())
+        sample = config["nats_bench"].get("sample") or {}
+        applies = name if name in sample else seed_kind(method)  # the one entry that sizes this sample
+        if applies in sample:
+            reads["nats_bench"] = {"sample": {applies: sample[applies]}}
     return _spec(stage, {"space": space, "method": name, "seed": seed}, reads,
                  space=_space_part(config, space, None if final else method),
                  method={"name": name} if final else method.describe(), seed=seed, **extra)

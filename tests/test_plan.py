@@ -74,7 +74,7 @@ def changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
 
 # (dotted key, new value, stages that read it) on the smoke config
 CASES = [
-    ("seed", 1, {"sample_archs", "retrain_shard", "train_supernet", "score", "score_free", "score_all_archs",
+    ("seed", 1, {"sample_archs", "sample_all_archs", "retrain_shard", "train_supernet", "score", "score_free", "score_all_archs",
                  "search", "final", "correlate"}),
     ("method_options", {"bnnas": {"statistic": "beta"}}, {"train_supernet", "score", "score_all_archs", "search"}),
     ("method_variants", {"bnnas": {"base": "bnnas", "trainable": "last_bn"}},
@@ -88,6 +88,9 @@ CASES = [
     ("supernet.epochs", 3, {"train_supernet"}),
     ("scoring.validation_images", 128, {"score", "score_free", "score_all_archs", "search"}),
     ("groundtruth.epochs", 2, {"retrain_shard"}),
+    ("groundtruth.space_epochs", {"nats-tss": 1}, {"retrain_shard"}),
+    ("scoring.drop_nonfinite", True, {"score", "score_free", "score_all_archs", "search"}),
+    ("nats_bench.sample", {"supernet": 10}, {"score_all_archs"}),
     ("search.generations", 3, {"search"}),
     ("final.epochs", 2, {"final"}),
     ("archs.count", 6, {"sample_archs"}),
@@ -138,15 +141,17 @@ def test_a_key_changes_exactly_the_specs_that_read_it(key: str, value: Any, stag
 
 
 def test_seeds_come_from_seeds_for() -> None:
-    config = smoke_config({"seeds": [0, 3]})
+    config = smoke_config({"seeds": [0, 3], "seeds_by_kind": {"bn_indicator": 3, "supernet": 2}})
     specs = plan.build_plan(config)
     trained = {(s["method"]["name"], s["seed"]) for s in specs.values() if s["stage"] == "train_supernet"}
     assert trained == {(m, seed) for m in ("spos", "bnnas") for seed in plan.seeds_for(config, m)} \
-        == {(m, seed) for m in ("spos", "bnnas") for seed in (0, 3)}
+        == {("spos", 0), ("spos", 3), ("bnnas", 0), ("bnnas", 3), ("bnnas", 4)}
+    searched = {(s["method"]["name"], s["seed"]) for s in specs.values() if s["stage"] == "search"}
+    assert searched == trained - {("bnnas", 4)}  # search.seeds: 2 (smoke_overrides), each method's first two
 
 
 def test_free_scorers_of_a_space_are_one_job() -> None:
-    config = smoke_config({"methods": ["spos", "bnnas", "params", "flops", "synflow"]})
+    config = smoke_config({"methods": ["spos", "bnnas", "params", "flops", "synflow"], "seeds_by_kind": {"bn_indicator": 1}})
     specs = plan.build_plan(config)
     free = [s for s in specs.values() if s["stage"] == "score_free"]
     assert len(free) == 1 and [r["method"]["name"] for r in free[0]["runs"]] == ["params", "flops", "synflow"]
@@ -155,7 +160,7 @@ def test_free_scorers_of_a_space_are_one_job() -> None:
 
 
 def test_the_manifest_lists_only_configured_runs() -> None:
-    manifest = plan.build_manifest(smoke_config({"methods": ["spos", "bnnas"]}))
+    manifest = plan.build_manifest(smoke_config({"methods": ["spos", "bnnas"], "seeds_by_kind": {"bn_indicator": 1}}))
     (space,) = manifest["spaces"]
     assert [(r["method"], r["seed"]) for r in space["runs"]] == [("spos", 0), ("bnnas", 0)]
     assert space["runs"][0]["files"]["search"] == "nats-tss/spos/seed0/search.json"

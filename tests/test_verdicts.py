@@ -155,6 +155,8 @@ def test_verdicts_table_reads_a_results_tree(tmp_path: Path):
     assert by_claim.loc[v.EVAL_CLAIM, "verdict"] == INCONCLUSIVE  # 10,000x
     assert by_claim.loc[v.SEARCH_CLAIM, "measured"] == pytest.approx(0.2)
     assert by_claim.loc[v.EARLY_BIRD_CLAIM, "scope"].startswith(f"{SPACE}: bnnas scores at checkpoint 0 vs 1")
+    # the report passes its manifest's files: runs on disk that the config no longer plans reach no verdict
+    assert v.verdicts_table(tmp_path, files=set())["reason"].str.startswith("not measured").all()
 
 
 def test_verdicts_table_of_an_empty_tree_says_what_each_claim_needs(tmp_path: Path):
@@ -166,6 +168,8 @@ def test_verdicts_table_of_an_empty_tree_says_what_each_claim_needs(tmp_path: Pa
 def test_the_report_writes_verdicts_csv(tmp_path: Path):
     from harness.report import build_report
 
-    build_report(tmp_path, tmp_path / "report")
+    build_report(tmp_path, tmp_path / "report",
+                 {"run_config": paths.RUN_CONFIG, "dataset_meta": paths.DATASET_META, "spaces": []})
     written = pd.read_csv(tmp_path / paths.REPORT_VERDICTS)
     assert list(written.columns) == v.VERDICT_COLUMNS and len(written) == len(v.NEEDS)
+
