@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from harness.errors import HarnessError
+from harness.registry import registrar
 from harness.spaces.base import Supernet
 
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d)
@@ -19,16 +20,8 @@ TrainableRule = Callable[[Supernet], Iterable[nn.Parameter]]
 TRAINABLE_RULES: dict[str, TrainableRule] = {}
 
 
-def register_trainable(name: str) -> Callable[[TrainableRule], TrainableRule]:
-    """Decorator: register a trainable rule under `name` (a method's `trainable` part)."""
-
-    def add(rule: TrainableRule) -> TrainableRule:
-        if name in TRAINABLE_RULES and TRAINABLE_RULES[name] is not rule:
-            raise HarnessError(f"trainable rule {name!r} is registered twice")
-        TRAINABLE_RULES[name] = rule
-        return rule
-
-    return add
+register_trainable = registrar(TRAINABLE_RULES, "trainable rule")
+"""Decorator: `@register_trainable("name")` registers a trainable rule (a method's `trainable` part)."""
 
 
 @register_trainable("all")

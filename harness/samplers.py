@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.registry import registrar
 from harness.spaces.base import Arch, SearchSpace
 
 PathSampler = Callable[[np.random.Generator], list[Arch]]
@@ -28,16 +29,8 @@ SamplerFactory = Callable[[SearchSpace], PathSampler]
 SAMPLERS: dict[str, SamplerFactory] = {}
 
 
-def register_sampler(name: str) -> Callable[[SamplerFactory], SamplerFactory]:
-    """Decorator: register a sampler factory under `name` (a method's `sampler` part)."""
-
-    def add(factory: SamplerFactory) -> SamplerFactory:
-        if name in SAMPLERS and SAMPLERS[name] is not factory:
-            raise HarnessError(f"sampler {name!r} is registered twice")
-        SAMPLERS[name] = factory
-        return factory
-
-    return add
+register_sampler = registrar(SAMPLERS, "sampler")
+"""Decorator: `@register_sampler("name")` registers a sampler factory (a method's `sampler` part)."""
 
 
 @register_sampler("uniform")
