@@ -65,7 +65,7 @@ def test_conv_counts_read_off_arch_strings() -> None:
     assert conv_counts("unknown-space", ["x"]) is None
 
 
-def test_correlate_writes_the_within_conv_count_row(tmp_path) -> None:
+def test_correlate_writes_the_within_conv_count_row() -> None:
     rng = np.random.default_rng(0)
     ops = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
     archs = [rng.integers(0, 5, 6) for _ in range(40)]
@@ -73,7 +73,9 @@ def test_correlate_writes_the_within_conv_count_row(tmp_path) -> None:
     count = conv_counts("nats-tss", strs)
     frame = pd.DataFrame({"checkpoint": 0, "epoch": 1.0, "arch_id": range(40), "arch_str": strs, "score": count})
     args = argparse.Namespace(space="nats-tss", bootstrap=50, confidence=0.95, seed=0, topk=5)
-    rows = correlate.checkpoint_rows(frame, pd.Series(count + rng.normal(0, 1, 40)), tmp_path / "s.csv", args)
+    truth = pd.Series(count + rng.normal(0, 1, 40))
+    runs = {0: frame}
+    rows = correlate.per_seed_rows("conv-count", runs, truth, args, correlate.Replicates({"conv-count": runs}, truth, args))
     within = [r for r in rows if r["metric"] == METRIC_NAME]
     assert len(within) == 1 and np.isnan(within[0]["value"])  # conv count itself ties every within-stratum pair
     assert {r["metric"] for r in rows} >= {"kendall_tau", METRIC_NAME}

@@ -23,7 +23,8 @@ def test_smoke_workflow_writes_the_report(smoke_run):
         assert rows["value"].between(-1, 1).all()
     curve = correlations[(correlations.method == "spos") & (correlations.metric == "kendall_tau")]
     assert curve["checkpoint"].nunique() == 2  # smoke keeps 2 curve points
-    costs = pd.read_csv(smoke_run / "report" / "costs.csv").set_index("method")
+    costs = pd.read_csv(smoke_run / "report" / "costs.csv")
+    costs = costs[costs.seed == 0].set_index("method")  # the smoke run trains BN-NAS with two seeds
     assert costs.loc["bnnas", "baseline"] == "spos"
     assert costs.loc["bnnas", "train_speedup_vs_baseline"] > 1
     # 8 tiny archs: building BN-NAS's score table dominates its time here (90-800x measured);
