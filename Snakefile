@@ -2,7 +2,7 @@
 # another config (--configfile config/paper.yaml) or profile (--profile profiles/slurm) scales it.
 from snakemake.utils import min_version, validate
 
-from harness.config import check_consistency
+from harness.workflow.config import check_consistency
 
 min_version("9.0")
 

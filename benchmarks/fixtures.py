@@ -10,12 +10,13 @@ from typing import Any
 import torch
 import yaml
 
-from harness.config import validate_config
-from harness.data import DataConfig, DataSplits, load_dataset
-from harness.runtime import configured_space
-from harness.shapes import dataset_shape
+from harness.workflow.config import validate_config
+from harness.data.datasets import DataConfig, DataSplits, load_dataset
+from harness.workflow.runs import configured_space
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
-from harness.spaces.base import InputShape, SearchSpace
+from harness.data.shapes import InputShape
+from harness.spaces.base import SearchSpace
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "config.yaml"

@@ -23,11 +23,11 @@ from torch import nn
 from benchmarks.core import Figure, Goal
 from benchmarks.fixtures import PAPER_KNOBS, PAPER_SHAPE
 from harness.devices import synchronize
-from harness.optim import make_sgd, select_trainable
-from harness.shapes import dataset_shape
+from harness.training.optim import make_sgd, select_trainable
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space, space_names
 from harness.spaces.base import SearchSpace
-from harness.supernet_training import SupernetRecipe, _train_step
+from harness.training.supernet import SupernetRecipe, _train_step
 
 NAME = "gpu"
 DESCRIPTION = "GPU: supernet training throughput at paper size (bf16 autocast, channels_last)"

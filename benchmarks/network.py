@@ -22,9 +22,9 @@ from torch import nn
 
 from benchmarks.core import Figure, Goal, Timing, fmt_seconds, measure_interleaved, paired_ratio
 from benchmarks.fixtures import PAPER_KNOBS, random_batch
-from harness.optim import make_sgd
+from harness.training.optim import make_sgd
 from harness.spaces import build_space
-from harness.spaces.base import InputShape
+from harness.data.shapes import InputShape
 from harness.spaces.nats_tss import AvgPool3x3
 
 NAME = "network"

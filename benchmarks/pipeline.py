@@ -31,7 +31,7 @@ import pandas as pd
 import harness.paths as P
 from benchmarks.core import Figure, Goal, fmt_seconds, measure
 from benchmarks.fixtures import REPO_ROOT, default_config
-from harness.config import validate_config
+from harness.workflow.config import validate_config
 from harness.io import read_json
 
 NAME = "pipeline"

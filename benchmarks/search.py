@@ -1,6 +1,6 @@
 """Search: FLOPs/params lookup of all 15,625 nats-tss architectures (goal < 1 s, after the cost
 table is built once; its build time is reported separately), and the BN-indicator evolutionary
-search of about 1,000 candidates (goal < 1 s) when harness.search exists.
+search of about 1,000 candidates (goal < 1 s) when harness.search.evolution exists.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from benchmarks.core import Figure, Goal, fmt_seconds, measure
 from benchmarks.fixtures import PAPER_SHAPE, default_config
 from benchmarks.subnet_eval import network_tag
 from harness.method import ScoreContext
-from harness.runtime import configured_method
+from harness.workflow.runs import configured_method
 from harness.spaces import build_space
 from harness.spaces.base import SearchSpace
 
@@ -66,17 +66,17 @@ def run(sizes: Sizes) -> list[Figure]:
 
 
 def search_figure(space: SearchSpace, sizes: Sizes) -> Figure:
-    """harness.search's evolutionary search with the BN-NAS scorer as fitness, as the `search`
+    """harness.search.evolution's evolutionary search with the BN-NAS scorer as fitness, as the `search`
     command runs it (fitness = method.scorer(context, archs), the score table rebuilt per call)."""
     name = (f"BN-indicator evolutionary search, {sizes.generations} x {sizes.population} candidates "
             f"{network_tag(space)}")
     goal = Goal("<", 1.0)
     try:
-        from harness.search import EvolutionConfig, evolution_search
+        from harness.search.evolution import EvolutionConfig, evolution_search
     except ImportError as exc:
         return Figure(name, float("nan"), "s", goal,
-                      f"not available yet: harness.search cannot be imported ({exc}); rerun "
-                      "`python -m benchmarks search` once harness/search.py lands")
+                      f"not available yet: harness.search.evolution cannot be imported ({exc}); rerun "
+                      "`python -m benchmarks search` once harness/search/evolution.py lands")
     method = configured_method(default_config(), "bnnas")
     context = ScoreContext(space=space, supernet=space.build_supernet(), data=None,  # type: ignore[arg-type]
                            options=dict(method.options), seed=0, device=torch.device("cpu"))
@@ -94,10 +94,10 @@ def search_figure(space: SearchSpace, sizes: Sizes) -> Figure:
                          repeats=sizes.search_repeats, warmup=1)
     except Exception as exc:  # an API change in a module still being written: report, do not crash
         return Figure(name, float("nan"), "s", goal,
-                      f"harness.search.evolution_search failed ({type(exc).__name__}: {exc}); adapt search_figure")
+                      f"harness.search.evolution.evolution_search failed ({type(exc).__name__}: {exc}); adapt search_figure")
     last = results[-1]
     budget = "no FLOPs limit" if sizes.flops_budget is None else f"FLOPs limit {sizes.flops_budget:g}M"
     return Figure(name, timing.median_s, "s", goal,
-                  f"harness.search.evolution_search, {config.generations} generations x {config.population}, "
+                  f"harness.search.evolution.evolution_search, {config.generations} generations x {config.population}, "
                   f"{budget}, {last.evaluated} candidates scored, of which {fmt_seconds(last.score_time_s)} in the "
                   f"fitness (bn_indicator, table rebuilt per generation); {timing.describe()}")

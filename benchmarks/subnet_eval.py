@@ -22,9 +22,9 @@ import torch
 
 from benchmarks.core import Figure, Goal, fmt_seconds, measure
 from benchmarks.fixtures import default_config, default_data, default_space, paper_space, random_splits
-from harness.data import DataSplits
+from harness.data.datasets import DataSplits
 from harness.method import ScoreContext
-from harness.runtime import configured_method
+from harness.workflow.runs import configured_method
 from harness.spaces.base import SearchSpace, Supernet
 
 NAME = "eval"

@@ -33,15 +33,15 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from benchmarks.core import Figure, Goal, fmt_seconds, measure, timed
 from benchmarks.fixtures import default_config, default_data, default_space, paper_space, random_batch
 from benchmarks.subnet_eval import network_tag
-from harness.data import DataSplits
+from harness.data.datasets import DataSplits
 from harness.io import save_torch
 from harness.method import Method
-from harness.optim import make_sgd, select_trainable
-from harness.runtime import configured_method
+from harness.training.optim import make_sgd, select_trainable
+from harness.workflow.runs import configured_method
 from harness.paths import CHECKPOINT_NAME, RESUME_NAME
 from harness.seeding import seed_everything
 from harness.spaces.base import Arch, SearchSpace, Supernet
-from harness.supernet_training import SupernetRecipe, _save_resume, _train_step, plan_schedule, train_supernet
+from harness.training.supernet import SupernetRecipe, _save_resume, _train_step, plan_schedule, train_supernet
 
 NAME = "train"
 DESCRIPTION = "supernet training: BN-NAS budget vs SPOS budget, BN-only step vs full step"

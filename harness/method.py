@@ -5,7 +5,7 @@
     trainable      which supernet parameters are trained ("all", "bn", "last_bn")
     epoch_fraction its supernet budget as a fraction of the configured baseline epochs
     recipe         the supernet optimiser: "spos" (the config's `supernet` section, shared by
-                   SPOS and FairNAS) or "official" (the BN-NAS code's optimiser, harness.recipes)
+                   SPOS and FairNAS) or "official" (the BN-NAS code's optimiser, harness.training.recipes)
     scorer         (context, archs) -> one score per architecture, higher = better
     options        the scorer's options with their defaults; config may override them
     kind           "supernet" (trains one), "zero-cost" (a training-free proxy computed on a
@@ -36,13 +36,13 @@ import numpy as np
 import torch
 
 from harness.errors import HarnessError
-from harness.optim import TRAINABLE_RULES
-from harness.recipes import RECIPES
-from harness.samplers import SAMPLERS
+from harness.training.optim import TRAINABLE_RULES
+from harness.training.recipes import RECIPES
+from harness.training.samplers import SAMPLERS
 from harness.spaces.base import SearchSpace, Supernet
 
 if TYPE_CHECKING:
-    from harness.data import DataSplits
+    from harness.data.datasets import DataSplits
 
 
 

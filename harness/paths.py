@@ -31,7 +31,7 @@ relative to the results directory (config key `results_dir`, default `results`).
               (seed -1: mean over seeds; metric kendall_tau_diff_vs_<other>: paired differences;
               methods "retraining-reliability" and "perfect-scorer": see harness.commands.correlate)
     report/index.html, report/correlations.csv, report/costs.csv, report/comparison.csv,
-    report/verdicts.csv (harness.verdicts: claim, scope, measured, ci_low, ci_high, verdict, reason)
+    report/verdicts.csv (harness.analysis.verdicts: claim, scope, measured, ci_low, ci_high, verdict, reason)
 """
 
 from __future__ import annotations

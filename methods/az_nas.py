@@ -7,7 +7,7 @@ Population-relative: an architecture's score depends on which others are scored 
 scores compare only within one scoring job. Sign: higher = better."""
 
 from harness.method import Method
-from harness.zero_cost import DEFAULT_BATCH_SIZE, az_nas_scorer
+from harness.scoring.zero_cost import DEFAULT_BATCH_SIZE, az_nas_scorer
 
 METHOD = Method(
     name="az_nas",

@@ -1,7 +1,7 @@
 """BN-NAS (Chen et al., ICCV 2021): convolutions frozen at initialisation, only BN trained for 10%
 of the baseline epochs with the official code's optimiser (recipe "official": SGD momentum 0.9,
 lr 0.25 linear to 5e-4 at batch 512 scaled linearly to the configured batch, clipping by value
-5, label smoothing 0.1; see harness.recipes); score = sum over layers of the chosen op's mean
+5, label smoothing 0.1; see harness.training.recipes); score = sum over layers of the chosen op's mean
 |gamma| of its last BN (no data, no forward pass). `bnnas` uses the SPOS sampler (the paper's
 "BN-NAS on SPOS"), `bnnas-fairnas` FairNAS's strict-fairness sampler. A config variant with
 `recipe: spos` trains with the shared SPOS recipe instead (the harness's earlier behaviour).
@@ -15,7 +15,7 @@ search, not BN-NAS itself: see NatsSssSupernet.candidate_ops for which BNs count
 import dataclasses
 
 from harness.method import Method
-from harness.scorers import bn_indicator
+from harness.scoring.scorers import bn_indicator
 
 BNNAS = Method(
     name="bnnas",

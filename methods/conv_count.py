@@ -4,7 +4,7 @@ BN-NAS indicator reduces to when every conv op's |gamma| is still ~1 (see CALIBR
 Sign: higher = better (more conv ops ranked higher)."""
 
 from harness.method import Method
-from harness.zero_cost import conv_count_scorer
+from harness.scoring.zero_cost import conv_count_scorer
 
 METHOD = Method(
     name="conv_count",

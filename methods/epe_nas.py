@@ -1,7 +1,7 @@
 """epe_nas (Lopes et al. 2021, NASLib zerocost): sum over classes of , at initialisation (train-mode BN). Sign: higher = better (as NASLib ranks it)."""
 
 from harness.method import Method
-from harness.zero_cost import DEFAULT_BATCH_SIZE, epe_nas_scorer
+from harness.scoring.zero_cost import DEFAULT_BATCH_SIZE, epe_nas_scorer
 
 METHOD = Method(
     name="epe_nas",

@@ -4,7 +4,7 @@ of every layer exactly once, each on its own batch, gradients accumulated, one u
 parameters trained; score = validation accuracy after BN recalibration, as SPOS."""
 
 from harness.method import Method
-from harness.scorers import validation_accuracy
+from harness.scoring.scorers import validation_accuracy
 
 METHOD = Method(
     name="fairnas",

@@ -2,7 +2,7 @@
 network, by the space's cost table. No supernet, no data. Sign: higher = better."""
 
 from harness.method import Method
-from harness.zero_cost import flops_scorer
+from harness.scoring.zero_cost import flops_scorer
 
 METHOD = Method(
     name="flops",

@@ -3,7 +3,7 @@ cross-entropy gradient of their weight, on one seeded training batch, at initial
 (train-mode BN). Sign: higher = better (the raw sum of norms)."""
 
 from harness.method import Method
-from harness.zero_cost import DEFAULT_BATCH_SIZE, grad_norm_scorer
+from harness.scoring.zero_cost import DEFAULT_BATCH_SIZE, grad_norm_scorer
 
 METHOD = Method(
     name="grad_norm",

@@ -4,7 +4,7 @@ initialisation (train-mode BN). Sign: higher = better (as in the paper: less cor
 jacobians score higher)."""
 
 from harness.method import Method
-from harness.zero_cost import DEFAULT_BATCH_SIZE, jacob_cov_scorer
+from harness.scoring.zero_cost import DEFAULT_BATCH_SIZE, jacob_cov_scorer
 
 METHOD = Method(
     name="jacob_cov",

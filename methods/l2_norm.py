@@ -2,7 +2,7 @@
 initialisation (each subnet built after seeding torch). No data. Sign: higher = better."""
 
 from harness.method import Method
-from harness.zero_cost import l2_norm_scorer
+from harness.scoring.zero_cost import l2_norm_scorer
 
 METHOD = Method(
     name="l2_norm",

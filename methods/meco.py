@@ -3,7 +3,7 @@ channel correlation matrix of the module's feature map for one seeded training i
 initialisation (train-mode BN). Sign: higher = better."""
 
 from harness.method import Method
-from harness.zero_cost import meco_scorer
+from harness.scoring.zero_cost import meco_scorer
 
 METHOD = Method(
     name="meco",

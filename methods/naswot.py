@@ -4,7 +4,7 @@ ReLU codes of one seeded training batch, at initialisation (train-mode BN). A si
 (log det >= 0 for an integer kernel). Sign: higher = better (as in the paper)."""
 
 from harness.method import Method
-from harness.zero_cost import DEFAULT_BATCH_SIZE, naswot_scorer
+from harness.scoring.zero_cost import DEFAULT_BATCH_SIZE, naswot_scorer
 
 METHOD = Method(
     name="naswot",

@@ -2,7 +2,7 @@
 table. No supernet, no data. Sign: higher = better (a bigger network is ranked higher)."""
 
 from harness.method import Method
-from harness.zero_cost import params_scorer
+from harness.scoring.zero_cost import params_scorer
 
 METHOD = Method(
     name="params",

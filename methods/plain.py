@@ -1,7 +1,7 @@
 """plain (NASLib zerocost): sum over conv/linear weights of dL/dw * w (signed), one seeded training batch, at initialisation (train-mode BN). Sign: higher = better (as NASLib ranks it)."""
 
 from harness.method import Method
-from harness.zero_cost import DEFAULT_BATCH_SIZE, plain_scorer
+from harness.scoring.zero_cost import DEFAULT_BATCH_SIZE, plain_scorer
 
 METHOD = Method(
     name="plain",

@@ -3,7 +3,7 @@ linear weights of |dL/dw * w|, L the cross-entropy of one seeded training batch,
 initialisation (train-mode BN). Sign: higher = better (the raw saliency sum)."""
 
 from harness.method import Method
-from harness.zero_cost import DEFAULT_BATCH_SIZE, snip_scorer
+from harness.scoring.zero_cost import DEFAULT_BATCH_SIZE, snip_scorer
 
 METHOD = Method(
     name="snip",

@@ -2,7 +2,7 @@
 architecture's score is its validation accuracy with inherited weights after BN recalibration."""
 
 from harness.method import Method
-from harness.scorers import validation_accuracy
+from harness.scoring.scorers import validation_accuracy
 
 METHOD = Method(
     name="spos",

@@ -4,7 +4,7 @@ all-ones input of the dataset's shape; score = sum over conv/linear weights of |
 R = sum of the output. No data. Sign: higher = better (the raw synflow value)."""
 
 from harness.method import Method
-from harness.zero_cost import synflow_scorer
+from harness.scoring.zero_cost import synflow_scorer
 
 METHOD = Method(
     name="synflow",

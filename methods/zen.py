@@ -4,7 +4,7 @@ sum |f(x) - f(x + 0.01 e)| (f = features before the global pool) plus sum over B
 log sqrt(mean running variance). No data. Sign: higher = better."""
 
 from harness.method import Method
-from harness.zero_cost import DEFAULT_BATCH_SIZE, zen_scorer
+from harness.scoring.zero_cost import DEFAULT_BATCH_SIZE, zen_scorer
 
 METHOD = Method(
     name="zen",

@@ -6,7 +6,7 @@ default) or "official" (SLDGroup/ZiCo's code: std of the signed g, gradients acc
 the batches). Sign: higher = better."""
 
 from harness.method import Method
-from harness.zero_cost import zico_scorer
+from harness.scoring.zero_cost import zico_scorer
 
 METHOD = Method(
     name="zico",

@@ -1,11 +1,11 @@
 # Shared by all rules: the results directory, path patterns (harness/paths.py) and the plan
-# (harness/plan.py): every job, its spec and the spec's hash come from the plan. A rule passes
+# (harness/workflow/plan.py): every job, its spec and the spec's hash come from the plan. A rule passes
 # its job's spec to the command as a param, so Snakemake reruns the job when the spec changes
 # (params are a rerun trigger) and its dependents through their inputs; nothing else does.
 import os
 
 import harness.paths as P
-from harness import plan as harness_plan
+from harness.workflow import plan as harness_plan
 from harness.io import write_json
 
 R = config["results_dir"]

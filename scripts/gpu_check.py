@@ -14,7 +14,7 @@ fails. Synthetic data (no dataset files needed) at CIFAR's shape; the NATS-Bench
 What it checks:
   pinning     harness.devices: two claims on fake GPUs get distinct slots; with >= 2 GPUs, two
               concurrent processes pin different GPUs
-  train       harness.supernet_training.train_supernet (the real code path, data batches made on
+  train       harness.training.supernet.train_supernet (the real code path, data batches made on
               the CPU as in a run): finite losses, checkpoints, record; end-to-end images/s
   step        the bare training step with batches already on the device: images/s for fp32 and,
               if asked, bf16 autocast / channels_last, and their loss next to fp32's
@@ -44,16 +44,16 @@ from torch import nn
 
 from harness import devices
 from harness.devices import synchronize
-from harness.data import DataSplits
+from harness.data.datasets import DataSplits
 from harness.method import ScoreContext
-from harness.optim import make_sgd, select_trainable
-from harness.runtime import setup_torch
-from harness.samplers import make_sampler
-from harness.scorers import bn_indicator, validation_accuracy
+from harness.training.optim import make_sgd, select_trainable
+from harness.workflow.job import setup_torch
+from harness.training.samplers import make_sampler
+from harness.scoring.scorers import bn_indicator, validation_accuracy
 from harness.seeding import seed_everything
-from harness.shapes import dataset_shape
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
-from harness.supernet_training import SupernetRecipe, load_checkpoint, train_supernet
+from harness.training.supernet import SupernetRecipe, load_checkpoint, train_supernet
 from methods import resolve
 
 RESULTS: list[tuple[str, bool, str]] = []

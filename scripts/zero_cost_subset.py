@@ -35,14 +35,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import methods  # noqa: E402
-from harness.data import DataConfig, DataSplits, load_dataset  # noqa: E402
+from harness.data.datasets import DataConfig, DataSplits, load_dataset  # noqa: E402
 from harness.io import write_csv  # noqa: E402
 from harness.method import ScoreContext  # noqa: E402
-from harness.metrics import bootstrap_ci, kendall_tau, spearman_rho  # noqa: E402
-from harness.nats_bench_bundled import FULL_TABLE, bundled_path  # noqa: E402
-from harness.shapes import dataset_shape  # noqa: E402
+from harness.analysis.metrics import bootstrap_ci, kendall_tau, spearman_rho  # noqa: E402
+from harness.groundtruth.nats_bench_bundled import FULL_TABLE, bundled_path  # noqa: E402
+from harness.data.shapes import dataset_shape  # noqa: E402
 from harness.spaces import build_space  # noqa: E402
-from harness.zero_cost import az_nas_components, gaussian_batch, log_rank_sum, per_arch  # noqa: E402
+from harness.scoring.zero_cost import az_nas_components, gaussian_batch, log_rank_sum, per_arch  # noqa: E402
 
 TRUTH = "c10_test_acc_200"
 STAND_IN = "Fashion-MNIST at 32 px, grey repeated to 3 channels (stand-in for CIFAR-10)"
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--chunk", type=int, default=20, help="archs per progress step (results rewritten after each)")
     parser.add_argument("--nats-csv", type=Path, default=None,
-                        help="NATS-Bench nats-tss table (default: the bundled one, harness/nats_bench_data)")
+                        help="NATS-Bench nats-tss table (default: the bundled one, harness/groundtruth/nats_bench_data)")
     parser.add_argument("--out", type=Path, default=Path("results/zero_cost_subset"))
     parser.add_argument("--scale", choices=sorted(SCALES), default="nats-bench",
                         help="nats-bench: C=16, N=5, 3x32x32 (the published protocol); default: the default "

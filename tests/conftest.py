@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.data import DataConfig, DataSplits, load_dataset
-from harness.nats_bench_bundled import FULL_TABLE, HP12_TABLE, bundled_path
-from harness.shapes import dataset_shape
+from harness.data.datasets import DataConfig, DataSplits, load_dataset
+from harness.groundtruth.nats_bench_bundled import FULL_TABLE, HP12_TABLE, bundled_path
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
 from harness.spaces.base import SearchSpace
 

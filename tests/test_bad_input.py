@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from harness.cli import main
-from harness.config import validate_config
+from harness.workflow.config import validate_config
 from harness.io import read_json, write_json
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from benchmarks.__main__ import main
 from benchmarks.core import Figure, Goal, measure, measure_interleaved
 from benchmarks.fixtures import default_config, random_batch
 from harness.io import write_json
-from harness.shapes import dataset_shape
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
 
 FIGURE_KEYS = {"name", "value", "unit", "goal", "passed", "note"}

@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from harness.bn_diagnostics import GammaBaseline, conv_count_criterion, score_range_by_count, structure_statement
-from harness.optim import last_bn
-from harness.scorers import bn_score_table, scored_bns
-from harness.shapes import dataset_shape
+from harness.scoring.bn_diagnostics import (GammaBaseline, conv_count_criterion, score_range_by_count,
+                                            structure_statement)
+from harness.training.optim import last_bn
+from harness.scoring.scorers import bn_score_table, scored_bns
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
 from harness.spaces.nats_tss import OPS
-from harness.supernet_training import train_supernet
-from harness.recipes import SupernetRecipe
+from harness.training.supernet import train_supernet
+from harness.training.recipes import SupernetRecipe
 from methods import resolve
 
 OPTIONS = {"statistic": "abs_gamma", "no_bn_score": 0.0, "zero_op": "parameter_free"}

@@ -7,9 +7,9 @@ import pandas as pd
 
 from matplotlib.figure import Figure
 
-from harness.bn_report import bn_indicator_blocks, bn_indicator_table, departure_sentence, sweep_runs
-from harness.report import Run, Space
-from harness.structure_control import METRIC_NAME
+from harness.report.bn_section import bn_indicator_blocks, bn_indicator_table, departure_sentence, sweep_runs
+from harness.report.page import Run, Space
+from harness.analysis.structure_control import METRIC_NAME
 
 
 def _train(steps: int, fraction: float, determined: bool, recipe: str = "official") -> dict:

@@ -1,4 +1,4 @@
-"""BN-NAS's official optimiser (harness.recipes): values, batch scaling, parameter groups,
+"""BN-NAS's official optimiser (harness.training.recipes): values, batch scaling, parameter groups,
 clipping by value, label smoothing, linear schedule endpoints, and what train.json records."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from harness.errors import HarnessError
-from harness.optim import BN_TYPES, lr_factor, make_sgd, select_trainable
-from harness.recipes import OFFICIAL_BNNAS, SupernetRecipe, recipe_for
-from harness.supernet_training import clip_gradients, make_criterion, train_supernet
+from harness.training.optim import BN_TYPES, lr_factor, make_sgd, select_trainable
+from harness.training.recipes import OFFICIAL_BNNAS, SupernetRecipe, recipe_for
+from harness.training.supernet import clip_gradients, make_criterion, train_supernet
 from methods import resolve
 
 SHARED = SupernetRecipe(epochs=2, batch_size=128, lr=0.1, lr_schedule="cosine", min_lr=0.0, momentum=0.9,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.ceiling import fit_noise_model, perfect_scorer_ceiling
+from harness.analysis.ceiling import fit_noise_model, perfect_scorer_ceiling
 from harness.errors import HarnessError
-from harness.metrics import kendall_tau
+from harness.analysis.metrics import kendall_tau
 
 
 def retrainings(n_archs: int, repeated: int, noise_sd: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.config import load_config, validate_config
+from harness.workflow.config import load_config, validate_config
 from harness.errors import HarnessError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from scipy import stats
 
 from harness import paths
 from harness.cli import main
-from harness.commands.correlate import CORRELATION_COLUMNS
+from harness.analysis.correlation import CORRELATION_COLUMNS
 
 SPACE = "nb201"
 N_ARCHS = 20
@@ -271,7 +271,7 @@ def difference(frame: pd.DataFrame, method: str, other: str) -> pd.Series:
 
 
 def test_paired_differences_each_way(paired):
-    from harness.verdicts import difference_outcome
+    from harness.analysis.verdicts import difference_outcome
 
     better = difference(paired, "good", "bad")  # baseline
     assert better["relation"] == "baseline" and difference_outcome(better["ci_low"], better["ci_high"]) == "beats"

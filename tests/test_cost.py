@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from harness.cost import count_cost
-from harness.spaces.base import InputShape
+from harness.spaces.cost import count_cost
+from harness.data.shapes import InputShape
 
 SHAPE = InputShape(channels=3, resolution=32, classes=10)
 

@@ -1,4 +1,4 @@
-"""harness.data on small fixture files in the official formats, plus the real Debian Fashion-MNIST.
+"""harness.data.datasets on small fixture files in the official formats, plus the real Debian Fashion-MNIST.
 
 Every fixture image carries markers in its first pixel row: pixel 0 = a label marker, pixels 1-2
 = a unique id (high, low byte). That lets a test trace any loaded image back to its source.
@@ -19,9 +19,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness import data
+from harness.data import datasets as data
 from harness.commands import prepare_data as prepare_data_command
-from harness.data import DataConfig, DataSplits, load_dataset, load_splits, save_splits
+from harness.data.datasets import DataConfig, DataSplits, load_dataset
+from harness.data.store import load_splits, save_splits
 from harness.errors import HarnessError
 
 REAL_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")

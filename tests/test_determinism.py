@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from harness import devices
-from harness.verdicts import EVAL_CLAIM, TRAIN_CLAIM
+from harness.analysis.verdicts import EVAL_CLAIM, TRAIN_CLAIM
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "config" / "smoke.yaml"

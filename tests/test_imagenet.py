@@ -1,4 +1,4 @@
-"""harness.imagenet on a tiny ImageFolder tree: splits, determinism, batches, errors, and the
+"""harness.data.imagenet on a tiny ImageFolder tree: splits, determinism, batches, errors, and the
 prepare-data manifest that load_splits dispatches on.
 
 Fixture images: every training image's red channel is constant at its class's marker (40, 120,
@@ -18,11 +18,11 @@ import pytest
 import torch
 from PIL import Image
 
-from harness import imagenet
+from harness.data import imagenet
 from harness.commands import prepare_data as prepare_data_command
-from harness.data import load_splits
+from harness.data.store import load_splits
 from harness.errors import HarnessError
-from harness.imagenet import ImageFolderSplits, ImageNetConfig, load_imagenet
+from harness.data.imagenet import ImageFolderSplits, ImageNetConfig, load_imagenet
 
 CLASSES = ("n01440764", "n01443537", "n01484850")
 MARKERS = (40, 120, 200)
@@ -196,7 +196,7 @@ def test_workers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_the_harness_consumes_it_like_data_splits(tree: Path) -> None:
-    from harness.retrain import accuracy
+    from harness.training.retrain import accuracy
 
     splits = load_imagenet(config(tree), num_workers=0)
     torch.manual_seed(0)

@@ -13,8 +13,8 @@ import torch
 import methods
 from harness.errors import HarnessError
 from harness.method import Method, ScoreContext
-from harness.scorers import bn_indicator, bn_score_table, validation_accuracy
-from harness.supernet_training import SupernetRecipe, train_supernet
+from harness.scoring.scorers import bn_indicator, bn_score_table, validation_accuracy
+from harness.training.supernet import SupernetRecipe, train_supernet
 
 RECIPE = SupernetRecipe(epochs=1, batch_size=64, lr=0.1, lr_schedule="cosine", min_lr=0.0, momentum=0.9,
                         nesterov=True, weight_decay=5e-4, label_smoothing=0.1, grad_clip=5.0, curve_points=1)

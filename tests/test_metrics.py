@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness import metrics
-from harness.metrics import (
+from harness.analysis import metrics
+from harness.analysis.metrics import (
     METRICS,
     bootstrap_ci,
     correlation_rows,

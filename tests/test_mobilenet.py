@@ -13,11 +13,11 @@ from torch import nn
 
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.optim import last_bn
-from harness.scorers import bn_score_table
-from harness.shapes import dataset_shape
+from harness.training.optim import last_bn
+from harness.scoring.scorers import bn_score_table
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
-from harness.spaces.base import InputShape
+from harness.data.shapes import InputShape
 from harness.spaces.mobilenet import IDENTITY, OP_NAMES, MobileNetSpace
 
 BNNAS_ARCH = "[3,-1,0,4,0,-1,-1,0,4,-1,4,4,1,4,2,0,0,4,0,2,2]"

@@ -23,7 +23,8 @@ import pytest
 from harness import paths
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.nats_bench import CsvSource, NatsQuery, OfficialSource, combined_sha256, find_source, how_to_enable
+from harness.groundtruth.nats_bench import (CsvSource, NatsQuery, OfficialSource, combined_sha256,
+                                            find_source, how_to_enable)
 
 TSS_ARCHS = [
     "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|",

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from conftest import shared_nats_dir
-from harness import nats_bench_bundled as bundled
+from harness.groundtruth import nats_bench_bundled as bundled
 from harness.errors import HarnessError
-from harness.nats_bench import CsvSource, NatsQuery, find_source
+from harness.groundtruth.nats_bench import CsvSource, NatsQuery, find_source
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_bundled_table_equals_the_shared_copy(table):
 def test_bundled_tables_are_package_data():
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["harness"]
     files = [p.relative_to(ROOT / "harness").as_posix() for p in bundled.BUNDLED_DIR.iterdir()]
-    assert sorted(files) == sorted(f"nats_bench_data/{name}" for name in
+    assert sorted(files) == sorted(f"groundtruth/nats_bench_data/{name}" for name in
                                    ["README.md", *(f"{table}.xz" for table in bundled.BUNDLED_SHA256)])
     assert all(any(fnmatch(f, p) for p in patterns) for f in files)
 

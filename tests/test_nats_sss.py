@@ -16,13 +16,14 @@ import torch
 from torch import nn
 
 from harness.cli import main
-from harness.cost import count_cost
+from harness.spaces.cost import count_cost
 from harness.errors import HarnessError
-from harness.optim import select_trainable
-from harness.scorers import bn_score_table
-from harness.shapes import dataset_shape
+from harness.training.optim import select_trainable
+from harness.scoring.scorers import bn_score_table
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
-from harness.spaces.base import CostTable, InputShape
+from harness.data.shapes import InputShape
+from harness.spaces.base import CostTable
 from harness.spaces.nats_sss import (CELL_ARCH, CELL_GENOTYPE, WIDTHS, BNBank, NatsSss, Projection,
                                      scale_width)
 from harness.spaces.nats_tss import NatsTss

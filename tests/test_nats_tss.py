@@ -14,11 +14,11 @@ import torch
 from torch import nn
 
 from harness.cli import main
-from harness.cost import count_cost
+from harness.spaces.cost import count_cost
 from harness.errors import HarnessError
-from harness.shapes import dataset_shape
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
-from harness.spaces.base import InputShape
+from harness.data.shapes import InputShape
 from harness.spaces.nats_tss import OPS, AvgPool3x3, NatsTss, Zero
 
 INDEX0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"

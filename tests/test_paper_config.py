@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.config import validate_config
+from harness.workflow.config import validate_config
 from harness.errors import HarnessError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +96,7 @@ def test_every_value_names_its_source(name: str) -> None:
 
 
 def test_without_imagenet_prepare_data_names_the_places_and_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.imagenet import prepare
+    from harness.data.imagenet import prepare
 
     for name in ("HARNESS_DATA", "TORCH_HOME"):
         monkeypatch.delenv(name, raising=False)
@@ -127,7 +127,7 @@ def job_counts(stdout: str) -> dict[str, int]:
 def dry_runs(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
     """Both dry runs at once (each takes seconds), from empty directories, without any ImageNet;
     paper-nats.yaml's with a $TORCH_HOME holding (stub) NATS-Bench fast-mode folders."""
-    from harness.nats_bench import META_NAME
+    from harness.groundtruth.nats_bench import META_NAME
 
     nats_home, empty_home = tmp_path_factory.mktemp("torch_home"), tmp_path_factory.mktemp("empty_torch_home")
     for folder in ("NATS-tss-v1_0-3ffb9-simple", "NATS-sss-v1_0-50262-simple"):
@@ -174,7 +174,7 @@ def test_paper_nats_dry_run_plans_the_ranking_experiment(dry_runs) -> None:
     assert "search" not in counts and "final" not in counts
     # NATS-Bench ground truth: 4 datasets x 2 spaces on the sample (nats-sss from $TORCH_HOME, found by
     # the job), and on every arch only where the values are declared: nats-tss (bundled); nats-sss
-    # would need nats_bench.archive or csv to name its source (harness.plan.declared_source).
+    # would need nats_bench.archive or csv to name its source (harness.workflow.plan.declared_source).
     assert counts["nats_bench_groundtruth"] == 4 * 2 + 4
     assert counts["score_all_archs"] == 2
     assert "nats-bench-cifar10-valid.csv" in done.stdout

@@ -94,6 +94,6 @@ def test_paper_nats_config_runs_end_to_end_on_tiny_cifar_pickles(tmp_path: Path)
     assert record["available"] is False and "NATS-sss" in record["note"]
     page = (results / "report" / "index.html").read_text()
     assert "NATS-Bench ground truth for nats-sss skipped" in page
-    # every arch scored only where NATS-Bench values are declared (harness.plan.declared_source)
+    # every arch scored only where NATS-Bench values are declared (harness.workflow.plan.declared_source)
     assert len(pd.read_csv(results / "nats-tss" / "bnnas" / "seed0" / "all_scores.csv")) == 15625
     assert not (results / "nats-sss" / "bnnas" / "seed0" / "all_scores.csv").exists()

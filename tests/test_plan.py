@@ -1,4 +1,4 @@
-"""The run as a plan (harness/plan.py): each job's spec holds exactly the config it reads, and
+"""The run as a plan (harness/workflow/plan.py): each job's spec holds exactly the config it reads, and
 Snakemake reruns exactly the jobs whose spec changed (plus what depends on their outputs).
 
 The Snakemake half dry-runs config changes on top of the real smoke run (conftest.smoke_run):
@@ -21,8 +21,8 @@ import pytest
 import yaml
 from conftest import SMOKE_CONFIG, smoke_command, smoke_overrides
 
-from harness import plan
-from harness.config import validate_config
+from harness.workflow import plan
+from harness.workflow.config import validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

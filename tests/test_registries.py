@@ -8,8 +8,8 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.method import Method
-from harness.optim import TRAINABLE_RULES, register_trainable, select_trainable
-from harness.samplers import SAMPLERS, make_sampler, register_sampler
+from harness.training.optim import TRAINABLE_RULES, register_trainable, select_trainable
+from harness.training.samplers import SAMPLERS, make_sampler, register_sampler
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def registered():
 
     @register_trainable("first-bn")
     def first_bn(supernet):
-        from harness.optim import BN_TYPES
+        from harness.training.optim import BN_TYPES
 
         bn = next(m for m in supernet.modules() if isinstance(m, BN_TYPES))
         return list(bn.parameters())

@@ -13,7 +13,7 @@ import pytest
 from test_correlate import CHECKPOINTS, METHODS, N_ARCHS, SPACE, run_correlate, write_tree
 
 from harness import paths
-from harness.verdicts import difference_outcome
+from harness.analysis.verdicts import difference_outcome
 from harness.cli import main
 from harness.io import write_json
 
@@ -59,8 +59,8 @@ def write_records(root: Path) -> None:
 
 
 def write_manifest(root: Path, spaces: list[str]) -> None:
-    """The plan's manifest of this tree (harness/plan.py build_manifest's format): METHODS, seed 0."""
-    from harness.plan import MANIFEST, run_files
+    """The plan's manifest of this tree (harness/workflow/plan.py build_manifest's format): METHODS, seed 0."""
+    from harness.workflow.plan import MANIFEST, run_files
 
     entries = [{"name": space, "archs": paths.ARCHS.format(space=space), "retrain": paths.GT_RETRAIN.format(space=space),
                 "correlations": paths.CORRELATIONS.format(space=space), "nats_records": [],
@@ -70,7 +70,7 @@ def write_manifest(root: Path, spaces: list[str]) -> None:
 
 
 def run_report(root: Path, spaces: tuple[str, ...] = (SPACE,)) -> Path:
-    from harness.plan import MANIFEST
+    from harness.workflow.plan import MANIFEST
 
     if not (root / MANIFEST).exists():
         write_manifest(root, list(spaces))
@@ -208,7 +208,7 @@ def test_config_and_dataset_are_embedded_as_json(built):
 
 
 def test_a_plugged_in_section_is_rendered_and_exported(full_tree, monkeypatch):
-    from harness import report
+    from harness.report import page as report
 
     def gamma_section(results: report.Results):
         yield "Gamma diagnostics", pd.DataFrame({"space": [s.name for s in results.spaces], "ops with BN": [7]})
@@ -240,7 +240,7 @@ def test_cheap_answers_say_beats_only_from_a_paired_difference(built):
 
 def test_the_report_shows_only_the_runs_of_its_manifest(full_tree):
     """Files of a method the config no longer plans stay on disk but are not reported."""
-    from harness.plan import MANIFEST
+    from harness.workflow.plan import MANIFEST
 
     write_manifest(full_tree, [SPACE])
     manifest = json.loads((full_tree / MANIFEST).read_text())

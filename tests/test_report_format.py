@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.report_format import collapse, describe_method, format_number, humanize, seed_spread, table_html
-from harness.runtime import configured_method
+from harness.report.tables import collapse, describe_method, format_number, humanize, seed_spread, table_html
+from harness.workflow.runs import configured_method
 
 VARIANTS = {
     "bnnas-budget-30pct": {"base": "bnnas", "epoch_fraction": 0.3},

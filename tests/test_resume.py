@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from harness.cli import main
-from harness.config import validate_config
+from harness.workflow.config import validate_config
 from harness.io import write_json
 from harness.paths import CHECKPOINT_NAME, RESUME_NAME, TRAIN_RECORD_NAME
 

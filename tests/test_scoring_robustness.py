@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import harness.runtime as runtime
-from harness.config import validate_config
+import harness.workflow.runs as runs
+from harness.workflow.config import validate_config
 from harness.io import read_json, write_json
 from harness.method import ScoreContext
-from harness.runtime import configured_method
+from harness.workflow.runs import configured_method
 from test_bad_input import SENTINEL, assert_clean_error, cli
 
 SPACE = "nats-tss"
@@ -75,7 +75,7 @@ def nan_params(monkeypatch):
 
         return dataclasses.replace(method, scorer=scorer)
 
-    monkeypatch.setattr(runtime, "configured_method", patched)  # where every job resolves its method
+    monkeypatch.setattr(runs, "configured_method", patched)  # where every job resolves its method
 
 
 def test_finite_scores_are_written(run, tmp_path):
@@ -111,7 +111,7 @@ def test_empty_architecture_list_is_a_clear_error(run, tmp_path, content):
     assert (tmp_path / "scores.csv").read_bytes() == SENTINEL
     assert (tmp_path / "scoring.json").read_bytes() == SENTINEL
     status, message = cli("groundtruth", "query", "--space", SPACE, "--archs", archs, "--dataset", "cifar10",
-                          "--csv", Path("harness/nats_bench_data/nb201_tss_wide.csv.xz").resolve(),
+                          "--csv", Path("harness/groundtruth/nats_bench_data/nb201_tss_wide.csv.xz").resolve(),
                           "--output", sentinel(tmp_path / "gt.csv"), "--record", sentinel(tmp_path / "gt.json"))
     assert_clean_error(status, message, str(archs), "empty" if not content else "no rows")
     assert (tmp_path / "gt.csv").read_bytes() == SENTINEL

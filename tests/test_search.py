@@ -13,13 +13,14 @@ import pytest
 import torch
 
 from harness.cli import main
-from harness.data import save_splits
+from harness.data.store import save_splits
 from harness.errors import HarnessError
 from harness.io import write_json
-from harness.search import EvolutionConfig, SearchResult, evolution_search, random_search
-from harness.shapes import dataset_shape
+from harness.search.evolution import EvolutionConfig, SearchResult, evolution_search, random_search
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
-from harness.spaces.base import CostTable, InputShape, SearchSpace
+from harness.data.shapes import InputShape
+from harness.spaces.base import CostTable, SearchSpace
 
 SMALL = InputShape(channels=3, resolution=32, classes=10)
 

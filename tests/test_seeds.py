@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import validate_config
+from harness.workflow.config import validate_config
 from harness.errors import HarnessError
-from harness.runtime import benchmark_sample_size, configured_method, seed_kind, seeds_for
+from harness.workflow.runs import benchmark_sample_size, configured_method, seed_kind, seeds_for
 
 METHODS = ["spos", "bnnas", "fairnas", "bnnas-fairnas", "params", "naswot", "jacob_cov", "synflow", "bnnas-last-bn"]
 VARIANTS = {"bnnas-last-bn": {"base": "bnnas", "trainable": "last_bn"}}

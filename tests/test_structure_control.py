@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from harness.commands import correlate
-from harness.structure_control import METRIC_NAME, conv_counts, kendall_tau_within_strata, within_strata_ci
+from harness.analysis import correlation
+from harness.analysis.structure_control import METRIC_NAME, conv_counts, kendall_tau_within_strata, within_strata_ci
 
 
 def _pairwise(x, y, s) -> float:
@@ -75,7 +75,7 @@ def test_correlate_writes_the_within_conv_count_row() -> None:
     args = argparse.Namespace(space="nats-tss", bootstrap=50, confidence=0.95, seed=0, topk=5)
     truth = pd.Series(count + rng.normal(0, 1, 40))
     runs = {0: frame}
-    rows = correlate.per_seed_rows("conv-count", runs, truth, args, correlate.Replicates({"conv-count": runs}, truth, args))
+    rows = correlation.per_seed_rows("conv-count", runs, truth, args, correlation.Replicates({"conv-count": runs}, truth, args))
     within = [r for r in rows if r["metric"] == METRIC_NAME]
     assert len(within) == 1 and np.isnan(within[0]["value"])  # conv count itself ties every within-stratum pair
     assert {r["metric"] for r in rows} >= {"kendall_tau", METRIC_NAME}

@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from harness import supernet_training
-from harness.optim import BN_TYPES, last_bn, select_trainable
-from harness.samplers import fair_sampler
+from harness.training import supernet as supernet_training
+from harness.training.optim import BN_TYPES, last_bn, select_trainable
+from harness.training.samplers import fair_sampler
 from harness.seeding import seed_everything
-from harness.supernet_training import SupernetRecipe, plan_schedule, train_supernet
+from harness.training.supernet import SupernetRecipe, plan_schedule, train_supernet
 from methods import resolve
 
 RECIPE = SupernetRecipe(epochs=2, batch_size=64, lr=0.1, lr_schedule="cosine", min_lr=0.0, momentum=0.9,

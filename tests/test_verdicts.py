@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from harness import paths
-from harness import verdicts as v
-from harness.verdicts import CONFIRMED, INCONCLUSIVE, REFUTED
+from harness.analysis import verdicts as v
+from harness.analysis.verdicts import CONFIRMED, INCONCLUSIVE, REFUTED
 
 SPACE = "nats-tss"
 
@@ -166,7 +166,7 @@ def test_verdicts_table_of_an_empty_tree_says_what_each_claim_needs(tmp_path: Pa
 
 
 def test_the_report_writes_verdicts_csv(tmp_path: Path):
-    from harness.report import build_report
+    from harness.report.page import build_report
 
     build_report(tmp_path, tmp_path / "report",
                  {"run_config": paths.RUN_CONFIG, "dataset_meta": paths.DATASET_META, "spaces": []})

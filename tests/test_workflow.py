@@ -8,7 +8,7 @@ import json
 import pandas as pd
 from conftest import run_snakemake as snakemake
 
-from harness.nats_bench_bundled import BUNDLED_SHA256
+from harness.groundtruth.nats_bench_bundled import BUNDLED_SHA256
 
 # smoke_run: the session fixture in conftest.py (shared with the report and browser tests)
 

@@ -1,4 +1,4 @@
-"""Zero-cost baselines (harness/zero_cost.py, methods/{params,flops,conv_count,synflow,naswot,
+"""Zero-cost baselines (harness/scoring/zero_cost.py, methods/{params,flops,conv_count,synflow,naswot,
 jacob_cov,snip,grad_norm}.py): each proxy on networks whose value is known by hand, and synflow
 over the whole NATS-Bench topology space against the published correlations."""
 
@@ -16,12 +16,12 @@ from scipy.stats import kendalltau, spearmanr
 from torch import nn
 
 import methods
-from harness.cost import count_cost
+from harness.spaces.cost import count_cost
 from harness.method import ScoreContext
-from harness.shapes import dataset_shape
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
-from harness.spaces.base import InputShape
-from harness.zero_cost import (
+from harness.data.shapes import InputShape
+from harness.scoring.zero_cost import (
     JACOB_COV_K,
     NASWOT_SINGULAR,
     conv_table,

@@ -1,4 +1,4 @@
-"""The newer zero-cost proxies (harness/zero_cost.py; methods/{az_nas,zico,meco,fisher,grasp,
+"""The newer zero-cost proxies (harness/scoring/zero_cost.py; methods/{az_nas,zico,meco,fisher,grasp,
 l2_norm,plain,zen,epe_nas}.py): each definition on a network small enough to compute its value
 by hand or by an independent route (numpy formulas), AZ-NAS's population-relative aggregation,
 and AZ-NAS against NATS-Bench (a fast subset here, all 15,625 architectures as a slow test)."""
@@ -18,9 +18,9 @@ from torch import nn
 import methods
 from harness.errors import HarnessError
 from harness.method import ScoreContext
-from harness.shapes import dataset_shape
+from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
-from harness.zero_cost import (
+from harness.scoring.zero_cost import (
     AZ_NAS_SIGMA_EPS,
     EPE_NAS_K,
     az_nas_components,

@@ -9,7 +9,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from harness.io import write_csv
-from harness.shapes import DATASET_SHAPES, dataset_shape
+from harness.data.shapes import DATASET_SHAPES, dataset_shape
 from harness.spaces import build_space, space_names
 
 NAME = "costs"

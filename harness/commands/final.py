@@ -7,11 +7,11 @@ import argparse
 
 import pandas as pd
 
-from harness.data import load_splits
+from harness.data.store import load_splits
 from harness.errors import HarnessError
 from harness.io import read_json, write_csv
-from harness.retrain import RetrainRecipe, retrain
-from harness.runtime import add_run_arguments, open_job
+from harness.training.retrain import RetrainRecipe, retrain
+from harness.workflow.job import add_run_arguments, open_job
 
 NAME = "final"
 HELP = "Retrain the top-k architectures of a search from scratch (final test accuracy)."

@@ -9,7 +9,7 @@
           in [0, 1] like the retrained ground truth, and accuracy_percent the NATS-Bench value.
 
 Sources: --csv FILE (a tidy export or the shared wide table), else --path ARCHIVE, else the
-official archive under $TORCH_HOME. See harness/nats_bench.py for the traps this avoids.
+official archive under $TORCH_HOME. See harness/groundtruth/nats_bench.py for the traps this avoids.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness import nats_bench as nb
+from harness.groundtruth import nats_bench as nb
 from harness.errors import HarnessError
 from harness.io import write_csv, write_json
 
@@ -145,7 +145,7 @@ def run_planned_query(args: argparse.Namespace) -> int:
     """The workflow's query: the source is found here, in the job (the configured CSV or archive,
     else the official archive under $TORCH_HOME), never while the job graph is built. Finding
     none is a result: an empty table and a record saying "not available" and how to enable it."""
-    from harness.runtime import job_spec
+    from harness.workflow.job import job_spec
 
     spec = job_spec(args, "nats_bench_groundtruth")
     space, section = spec["space"]["name"], spec["config"]["nats_bench"]

@@ -1,4 +1,4 @@
-"""plan: the jobs a config plans, each with its resolved spec and content hash (harness/plan.py)."""
+"""plan: the jobs a config plans, each with its resolved spec and content hash (harness/workflow/plan.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from harness import plan
-from harness.config import load_config
+from harness.workflow import plan
+from harness.workflow.config import load_config
 from harness.errors import HarnessError
 from harness.io import write_json
 

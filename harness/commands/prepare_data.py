@@ -9,7 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from harness.data import DataConfig, load_dataset, save_splits
+from harness.data.datasets import DataConfig, load_dataset
+from harness.data.store import save_splits
 from harness.errors import HarnessError
 from harness.io import read_json, write_json
 
@@ -39,7 +40,7 @@ def _dataset_section(path: Path) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     if args.spec:
-        from harness.runtime import job_spec
+        from harness.workflow.job import job_spec
 
         section = job_spec(args, "prepare_data")["config"]["dataset"]
     elif args.config is None:
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         section = _dataset_section(args.config)
     if isinstance(section, dict) and section.get("name") == "imagenet":
         # ImageNet stays on disk: the output is a manifest of its files that load_splits reads.
-        from harness.imagenet import prepare
+        from harness.data.imagenet import prepare
 
         return prepare(section, args.output, args.meta)
     cfg = DataConfig.from_dict(section)

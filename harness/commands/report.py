@@ -9,7 +9,7 @@ from pathlib import Path
 from harness import paths
 from harness.errors import HarnessError
 from harness.io import read_json
-from harness.plan import MANIFEST
+from harness.workflow.plan import MANIFEST
 
 NAME = "report"
 HELP = "Build the self-contained HTML report and the merged correlations and costs tables."
@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so other commands do not pay for matplotlib and seaborn at start-up.
-    from harness.report import build_report
+    from harness.report.page import build_report
 
     if not args.results.is_dir():
         raise HarnessError(f"{args.results}: results directory not found")

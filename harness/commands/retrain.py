@@ -7,11 +7,11 @@ import argparse
 import pandas as pd
 from tqdm import tqdm
 
-from harness.data import load_splits
+from harness.data.store import load_splits
 from harness.errors import HarnessError
 from harness.io import write_csv
-from harness.retrain import RetrainRecipe, retrain
-from harness.runtime import add_spec_arguments, open_job, read_archs
+from harness.training.retrain import RetrainRecipe, retrain
+from harness.workflow.job import add_spec_arguments, open_job, read_archs
 
 NAME = "retrain"
 HELP = "Retrain one shard of the sampled architectures from scratch (ground truth)."

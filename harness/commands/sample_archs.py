@@ -9,7 +9,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from harness.io import write_csv
-from harness.runtime import add_spec_arguments, open_job
+from harness.workflow.job import add_spec_arguments, open_job
 from harness.seeding import derive_seed
 from harness.spaces.base import Arch, SearchSpace
 

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.data import DataSplits, load_splits
+from harness.data.datasets import DataSplits
+from harness.data.store import load_splits
 from harness.errors import HarnessError
 from harness.io import write_csv, write_json
 from harness.method import ScoreContext
 from harness.paths import CHECKPOINT_NAME
-from harness.runtime import Job, add_run_arguments, arch_matrix, job_spec, read_archs, setup_job
-from harness.supernet_training import load_checkpoint, trained_checkpoints
+from harness.workflow.job import Job, add_run_arguments, arch_matrix, job_spec, read_archs, setup_job
+from harness.training.supernet import load_checkpoint, trained_checkpoints
 
 NAME = "score"
 HELP = "Score the architecture sample with a method at each supernet checkpoint."

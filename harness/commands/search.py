@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from harness.data import load_splits
+from harness.data.store import load_splits
 from harness.io import write_json
 from harness.method import ScoreContext
 from harness.paths import CHECKPOINT_NAME
-from harness.runtime import Job, add_run_arguments, open_job
-from harness.search import EvolutionConfig, evolution_search, random_search
-from harness.supernet_training import load_checkpoint, trained_checkpoints
+from harness.workflow.job import Job, add_run_arguments, open_job
+from harness.search.evolution import EvolutionConfig, evolution_search, random_search
+from harness.training.supernet import load_checkpoint, trained_checkpoints
 
 NAME = "search"
 HELP = ("Evolutionary search (SPOS: 20 generations x 50) and random search at the same budget, with a "

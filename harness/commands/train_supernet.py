@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.data import load_splits
-from harness.runtime import add_run_arguments, open_job
-from harness.supernet_training import SupernetRecipe, train_supernet
+from harness.data.store import load_splits
+from harness.workflow.job import add_run_arguments, open_job
+from harness.training.supernet import SupernetRecipe, train_supernet
 
 NAME = "train-supernet"
 HELP = "Train one supernet with a method's sampler and trainable rule (resumes if interrupted)."

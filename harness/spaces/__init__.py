@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.spaces.base import InputShape, SearchSpace
+from harness.data.shapes import InputShape
+from harness.spaces.base import SearchSpace
 
 SpaceFactory = Callable[..., SearchSpace]
 

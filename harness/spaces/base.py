@@ -17,15 +17,6 @@ from torch import nn
 Arch = tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class InputShape:
-    """What a network is built for: image channels, resolution and number of classes."""
-
-    channels: int
-    resolution: int
-    classes: int
-
-
 class Supernet(nn.Module, ABC):
     """A weight-sharing network. forward(x, arch) runs exactly one path."""
 

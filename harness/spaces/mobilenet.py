@@ -44,7 +44,7 @@ FLOPs (knob `count_convention`), all in millions for one image:
                 does not (its expand-1 MBConv is dw + pw), adding C*C*H*W multiply-adds
                 (12.85M at 224 px); "official" includes it so that 330M means what it meant there.
     "thop"      the same rules on the real network (no phantom conv).
-    "nats"      the harness's NATS-Bench rule (harness.cost.count_cost): Linear = multiply-adds
+    "nats"      the harness's NATS-Bench rule (harness.spaces.cost.count_cost): Linear = multiply-adds
                 plus bias adds.
 Params are all parameters (BN included), as the official count_parameters_in_MB.
 
@@ -65,9 +65,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.cost import count_cost
+from harness.spaces.cost import count_cost
 from harness.errors import HarnessError
-from harness.spaces.base import Arch, CostTable, InputShape, SearchSpace, Supernet
+from harness.data.shapes import InputShape
+from harness.spaces.base import Arch, CostTable, SearchSpace, Supernet
 
 # Official index order (ABS config.blocks_keys): (kernel, expansion).
 OPS: dict[str, tuple[int, int]] = {

@@ -36,9 +36,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from harness.cost import count_cost
+from harness.spaces.cost import count_cost
 from harness.errors import HarnessError
-from harness.spaces.base import Arch, CostTable, InputShape, SearchSpace, Supernet
+from harness.data.shapes import InputShape
+from harness.spaces.base import Arch, CostTable, SearchSpace, Supernet
 from harness.spaces.nats_tss import EDGES, OPS, Cell, ResNetBasicBlock, TinyNetwork, make_op, relu_conv_bn
 
 WIDTHS: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.cost import count_cost
+from harness.spaces.cost import count_cost
 from harness.errors import HarnessError
-from harness.spaces.base import Arch, CostTable, InputShape, SearchSpace, Supernet
+from harness.data.shapes import InputShape
+from harness.spaces.base import Arch, CostTable, SearchSpace, Supernet
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 OP_BN_MODES: tuple[str, ...] = ("conv", "all")

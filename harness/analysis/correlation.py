@@ -1,0 +1,363 @@
+"""Rank correlations between each method's scores and a ground truth, per curve checkpoint.
+
+Rows of the output (one tidy table, CORRELATION_COLUMNS):
+  - per (method, seed, checkpoint): each metric with a bootstrap CI over architectures;
+  - per (method, checkpoint), seed = ALL_SEEDS (-1, "over all seeds", as in the NATS-Bench
+    ground truth): the mean over the method's seeds of each metric, with a two-level bootstrap
+    CI (seeds, then architectures; `seeds` and `ci_sources` say what it covers). Written for
+    every method, also one with a single seed, so a reader can always take the seed -1 rows;
+  - per method at its final checkpoint, seed -1: metric `kendall_tau_diff_vs_<other>`, the
+    difference of its seed-mean tau and <other>'s, with a paired CI (the same architecture
+    resamples for both), against its baseline (relation "baseline") and against the best
+    cheap answer (relation BEST_CHEAP: the trivial or zero-cost method with the highest
+    seed-mean tau at the point estimate, on this ground truth);
+  - method RETRAINING_RELIABILITY: one retraining seed against another (how reproducible the
+    ground truth is; not a ceiling);
+  - method PERFECT_SCORER: the expected tau of a perfect scorer against this ground truth
+    (harness.analysis.ceiling), for ground truths with repeated retrainings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness import paths
+from harness.errors import HarnessError
+from harness.io import read_json, write_csv
+
+CORRELATION_COLUMNS = [
+    "space", "method", "seed", "checkpoint", "epoch", "ground_truth",
+    "n", "metric", "value", "ci_low", "ci_high", "seeds", "ci_sources", "relation",
+]  # fmt: skip
+SCORES_COLUMNS = ["checkpoint", "epoch", "arch_id", "arch_str", "score"]
+GROUNDTRUTH_COLUMNS = ["arch_id", "seed", "test_acc"]
+ALL_SEEDS = -1
+RETRAINING_RELIABILITY = "retraining-reliability"
+PERFECT_SCORER = "perfect-scorer"
+CHEAP_KINDS = ("trivial", "zero-cost")
+BASELINE = "baseline"
+BEST_CHEAP = "best cheap answer (highest point tau)"
+DIFF_PREFIX = "kendall_tau_diff_vs_"
+
+
+def parse_path(pattern: str, path: str | Path) -> dict[str, str] | None:
+    """The wildcard values of `path` under a harness.paths pattern, matched against the path's
+    trailing components (so any results-dir prefix is fine); None if it does not match."""
+    regex = ""
+    for literal, field in re.findall(r"([^{]*)(?:\{(\w+)\})?", pattern):
+        regex += re.escape(literal) + (f"(?P<{field}>[^/]+)" if field else "")
+    match = re.search(f"(?:^|/){regex}$", Path(path).as_posix())
+    return match.groupdict() if match else None
+
+
+def run_identity(scores_path: Path, space: str) -> tuple[str, int]:
+    """(method, seed) of a scores file, from its place in the results tree."""
+    fields = parse_path(paths.SCORES, scores_path) or parse_path(paths.ALL_SCORES, scores_path)
+    if fields is None or not fields["seed"].lstrip("-").isdigit():
+        raise HarnessError(f"{scores_path}: cannot read method and seed from the path; "
+                           f"expected {paths.SCORES} or {paths.ALL_SCORES}")
+    if fields["space"] != space:
+        raise HarnessError(f"{scores_path}: the path says space {fields['space']!r} but --space is {space!r}")
+    return fields["method"], int(fields["seed"])
+
+
+def read_table(path: Path, columns: list[str]) -> pd.DataFrame:
+    if not path.is_file():
+        raise HarnessError(f"{path}: file not found")
+    frame = pd.read_csv(path)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise HarnessError(f"{path}: missing column(s) {missing}; has {list(frame.columns)}")
+    return frame
+
+
+def seed_accuracies(retrain: pd.DataFrame) -> pd.DataFrame:
+    """test_acc per arch_id (rows) and retraining seed (columns); repeated records are averaged."""
+    return retrain.pivot_table(index="arch_id", columns="seed", values="test_acc", aggfunc="mean")
+
+
+def mean_truth(retrain: pd.DataFrame) -> pd.Series:
+    """Ground truth per arch_id: test accuracy averaged over its retraining seeds."""
+    return seed_accuracies(retrain).mean(axis=1)
+
+
+def check_covered(scores: pd.DataFrame, truth: pd.Series, scores_path: Path, truth_path: Path) -> None:
+    missing = sorted(set(scores["arch_id"]) - set(truth.index))
+    if missing:
+        shown = ", ".join(str(a) for a in missing[:10]) + (", ..." if len(missing) > 10 else "")
+        raise HarnessError(
+            f"{scores_path}: {len(missing)} scored arch(s) have no ground truth in {truth_path} "
+            f"(arch_id {shown}); retrain them or score only archs in the ground truth"
+        )
+
+
+def check_unique(scores: pd.DataFrame, scores_path: Path) -> None:
+    duplicated = scores[scores.duplicated(["checkpoint", "arch_id"])]
+    if len(duplicated):
+        raise HarnessError(f"{scores_path}: checkpoint {duplicated['checkpoint'].iloc[0]} scores some arch_id more than once")
+
+
+def per_seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args: argparse.Namespace,
+                  replicates: "Replicates") -> list[dict[str, Any]]:
+    """Metric rows of every seed and checkpoint of a method, CI over architectures. Where the
+    seed scored the same archs as the method's other seeds, the replicates are the seed rows'
+    (the same resamples: bootstrap_ci draws them from the same seed), computed once."""
+    from harness.analysis.metrics import bootstrap_ci, metrics_with_topk, percentile_ci
+
+    rows = []
+    common = common_checkpoints(runs)
+    for index, (seed, scores) in enumerate(runs.items()):
+        for checkpoint, group in scores.groupby("checkpoint", sort=True):
+            group = group.sort_values("arch_id")
+            archs = group["arch_id"].to_numpy()
+            x, y = group["score"].to_numpy(dtype=float), truth.loc[archs].to_numpy()
+            shared = checkpoint in common and np.array_equal(archs, score_matrix(runs, checkpoint)[1])
+            for name, metric in metrics_with_topk(args.topk).items():
+                if shared:
+                    low, high = percentile_ci(replicates(method, int(checkpoint), archs, name)[index], args.confidence)
+                else:
+                    low, high = bootstrap_ci(metric, x, y, n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed)
+                rows.append({"method": method, "seed": seed, "checkpoint": int(checkpoint),
+                             "epoch": float(group["epoch"].iloc[0]), "n": int(archs.size), "metric": name,
+                             "value": metric(x, y), "ci_low": low, "ci_high": high, "seeds": 1,
+                             "ci_sources": "architectures"})
+            for row in structure_rows(group, y, args):  # issue 13: tau within strata of equal conv count
+                rows.append({"method": method, "seed": seed, "checkpoint": int(checkpoint),
+                             "epoch": float(group["epoch"].iloc[0]), **row, "seeds": 1,
+                             "ci_sources": "architectures"})
+    return rows
+
+
+def metric_rows(scores: np.ndarray, truth: np.ndarray, args: argparse.Namespace) -> list[dict[str, Any]]:
+    # Imported here so that every `python -m harness` start-up does not pay for scipy.stats.
+    from harness.analysis.metrics import correlation_rows
+
+    return correlation_rows(
+        scores, truth, n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed, topk=args.topk
+    )
+
+
+def structure_rows(group: pd.DataFrame, truth: np.ndarray, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Kendall tau within strata of equal conv-op count (issue 13, harness.analysis.structure_control)."""
+    from harness.analysis.structure_control import within_conv_count_rows
+
+    return within_conv_count_rows(group["score"].to_numpy(), truth, group["arch_str"], args.space,
+                                  n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed)
+
+
+# ---------------------------------------------------------------------------- over seeds
+
+
+def score_matrix(runs: dict[int, pd.DataFrame], checkpoint: int, archs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(seeds x archs scores, arch ids) at one checkpoint, archs sorted; by default the archs
+    every seed scored there."""
+    series = [frame[frame["checkpoint"] == checkpoint].set_index("arch_id")["score"] for frame in runs.values()]
+    if archs is None:
+        common = set(series[0].index).intersection(*[s.index for s in series[1:]])
+        archs = np.array(sorted(common))
+    return np.stack([s.loc[archs].to_numpy(dtype=float) for s in series]), archs
+
+
+def common_checkpoints(runs: dict[int, pd.DataFrame]) -> list[int]:
+    sets = [set(frame["checkpoint"].astype(int)) for frame in runs.values()]
+    return sorted(set.intersection(*sets))
+
+
+class Replicates:
+    """Each seed's value of a metric on every architecture resample (seeds x n_boot), per
+    (method, checkpoint, archs, metric), computed once: the per-seed rows, the seed rows and the
+    paired differences share them."""
+
+    def __init__(self, runs: dict[str, dict[int, pd.DataFrame]], truth: pd.Series, args: argparse.Namespace):
+        self.runs, self.truth, self.args = runs, truth, args
+        self.cache: dict[tuple[str, int, bytes, str], np.ndarray] = {}
+
+    def __call__(self, method: str, checkpoint: int, archs: np.ndarray, metric: str) -> np.ndarray:
+        from harness.analysis.metrics import arch_replicates, draw_resamples, metrics_with_topk
+
+        key = (method, checkpoint, archs.tobytes(), metric)
+        if key not in self.cache:
+            scores, _ = score_matrix(self.runs[method], checkpoint, archs)
+            resamples = draw_resamples(archs.size, self.args.bootstrap, self.args.seed)
+            function = metrics_with_topk(self.args.topk)[metric]
+            self.cache[key] = arch_replicates(function, scores, self.truth.loc[archs].to_numpy(), resamples)
+        return self.cache[key]
+
+
+def seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args: argparse.Namespace,
+              replicates: Replicates) -> list[dict[str, Any]]:
+    """Rows (seed ALL_SEEDS) of every metric, mean over the method's seeds, per checkpoint."""
+    from harness.analysis.metrics import (average_resampled_seeds, ci_sources, draw_resamples,
+                                          metrics_with_topk, percentile_ci, seed_mean)
+
+    rows = []
+    for checkpoint in common_checkpoints(runs):
+        scores, archs = score_matrix(runs, checkpoint)
+        accuracy = truth.loc[archs].to_numpy()
+        resamples = draw_resamples(archs.size, args.bootstrap, args.seed)
+        epoch = float(np.mean([f.loc[f["checkpoint"] == checkpoint, "epoch"].iloc[0] for f in runs.values()]))
+        for name, metric in metrics_with_topk(args.topk).items():
+            per_seed = replicates(method, checkpoint, archs, name)
+            low, high = percentile_ci(average_resampled_seeds(per_seed, resamples, method), args.confidence)
+            rows.append({"method": method, "seed": ALL_SEEDS, "checkpoint": checkpoint, "epoch": epoch,
+                         "n": int(archs.size), "metric": name, "value": seed_mean(metric, scores, accuracy),
+                         "ci_low": low, "ci_high": high, "seeds": len(runs), "ci_sources": ci_sources(len(runs))})
+    return rows
+
+
+def method_record(scores_path: Path, method: str) -> dict[str, Any]:
+    """The method's parts (kind, baseline, ...) as its scoring job recorded them next to the
+    scores; for scores without a record, the registered method of that name (or {})."""
+    all_archs = scores_path.name == Path(paths.ALL_SCORES).name
+    record = scores_path.parent / Path(paths.ALL_SCORING_RECORD if all_archs else paths.SCORING_RECORD).name
+    if record.is_file():
+        return read_json(record).get("method", {})
+    from methods import registry
+
+    known = registry().get(method)
+    return known.describe() if known is not None else {}
+
+
+def difference_row(
+    method: str, other: str, relation: str, runs: dict[str, dict[int, pd.DataFrame]], finals: dict[str, int],
+    truth: pd.Series, args: argparse.Namespace, replicates: Replicates,
+) -> dict[str, Any]:
+    """`method`'s seed-mean tau minus `other`'s, each at its final checkpoint, on the archs both
+    scored, with a paired CI: every replicate resamples the same archs for both methods (and
+    each method's own seeds)."""
+    from harness.analysis.metrics import average_resampled_seeds, draw_resamples, kendall_tau, percentile_ci, seed_mean
+
+    archs = np.intersect1d(score_matrix(runs[method], finals[method])[1], score_matrix(runs[other], finals[other])[1])
+    accuracy = truth.loc[archs].to_numpy()
+    resamples = draw_resamples(archs.size, args.bootstrap, args.seed)
+    a, _ = score_matrix(runs[method], finals[method], archs)
+    b, _ = score_matrix(runs[other], finals[other], archs)
+    difference = (average_resampled_seeds(replicates(method, finals[method], archs, "kendall_tau"), resamples, method)
+                  - average_resampled_seeds(replicates(other, finals[other], archs, "kendall_tau"), resamples, other))
+    low, high = percentile_ci(difference, args.confidence)
+    first = next(iter(runs[method].values()))
+    epoch = float(first.loc[first["checkpoint"] == finals[method], "epoch"].iloc[0])
+    return {"method": method, "seed": ALL_SEEDS, "checkpoint": finals[method], "epoch": epoch, "n": int(archs.size),
+            "metric": DIFF_PREFIX + other, "value": seed_mean(kendall_tau, a, accuracy) - seed_mean(kendall_tau, b, accuracy),
+            "ci_low": low, "ci_high": high, "seeds": len(runs[method]),
+            "ci_sources": f"architectures (paired)+seeds (n={len(runs[method])} vs {len(runs[other])})",
+            "relation": relation}
+
+
+def best_cheap(seed_table: pd.DataFrame, records: dict[str, dict[str, Any]], finals: dict[str, int]) -> str | None:
+    """The trivial or zero-cost method with the highest seed-mean tau at its final checkpoint
+    (chosen on the point estimate); None if there is none with a defined tau."""
+    tau = seed_table[seed_table["metric"] == "kendall_tau"]
+    best, best_value = None, -np.inf
+    for method, final in finals.items():
+        if records[method].get("kind") not in CHEAP_KINDS:
+            continue
+        value = tau[(tau["method"] == method) & (tau["checkpoint"] == final)]["value"]
+        if len(value) and not np.isnan(value.iloc[0]) and value.iloc[0] > best_value:
+            best, best_value = method, float(value.iloc[0])
+    return best
+
+
+def difference_rows(
+    runs: dict[str, dict[int, pd.DataFrame]], records: dict[str, dict[str, Any]], seed_table: pd.DataFrame,
+    truth: pd.Series, args: argparse.Namespace, replicates: Replicates,
+) -> list[dict[str, Any]]:
+    """Every method against its baseline (when that ran) and against the best cheap answer."""
+    finals = {method: max(common_checkpoints(by_seed)) for method, by_seed in runs.items() if common_checkpoints(by_seed)}
+    cheap = best_cheap(seed_table, records, finals)
+    rows = []
+    for method in finals:
+        baseline = records[method].get("baseline")
+        if baseline in finals and baseline != method:
+            rows.append(difference_row(method, baseline, BASELINE, runs, finals, truth, args, replicates))
+        if cheap is not None and cheap != method:
+            rows.append(difference_row(method, cheap, BEST_CHEAP, runs, finals, truth, args, replicates))
+    return rows
+
+
+# ------------------------------------------------------------------ the ground truth itself
+
+
+def retraining_reliability_rows(retrain: pd.DataFrame, args: argparse.Namespace) -> list[dict]:
+    """Seed A vs seed B accuracies over archs retrained at least twice (A, B: the arch's two
+    lowest seeds): how reproducible the ground truth is. Not a ceiling (see PERFECT_SCORER).
+    Empty if fewer than two archs have two seeds."""
+    by_seed = seed_accuracies(retrain)
+    pairs = [row.dropna().to_numpy()[:2] for _, row in by_seed.iterrows()]  # columns sorted by seed
+    pairs = np.array([pair for pair in pairs if pair.size == 2])
+    if len(pairs) < 2:
+        return []
+    identity = {"method": RETRAINING_RELIABILITY, "seed": -1, "checkpoint": -1, "epoch": float("nan"),
+                "seeds": 2, "ci_sources": "architectures"}
+    return [{**identity, **row} for row in metric_rows(pairs[:, 0], pairs[:, 1], args)]
+
+
+def perfect_scorer_rows(retrain: pd.DataFrame, archs: np.ndarray, args: argparse.Namespace) -> list[dict]:
+    """The expected tau of a perfect scorer against the mean of each arch's retraining seeds,
+    over `archs` (those the methods are judged on); empty if too few archs were retrained twice."""
+    from harness.analysis.ceiling import perfect_scorer_ceiling
+
+    by_seed = seed_accuracies(retrain).loc[archs]
+    if (by_seed.notna().sum(axis=1) >= 2).sum() < 2:
+        return []
+    value, low, high = perfect_scorer_ceiling(by_seed.to_numpy(), n_boot=args.bootstrap,
+                                              confidence=args.confidence, seed=args.seed)
+    return [{"method": PERFECT_SCORER, "seed": -1, "checkpoint": -1, "epoch": float("nan"), "n": int(len(archs)),
+             "metric": "kendall_tau", "value": value, "ci_low": low, "ci_high": high,
+             "seeds": int(by_seed.notna().sum(axis=1).max()),
+             "ci_sources": "retraining noise (parametric bootstrap)"}]
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    if args.bootstrap < 0:
+        raise HarnessError(f"--bootstrap must be >= 0 (0 skips the CIs), got {args.bootstrap}")
+    if not 0 < args.confidence < 1:
+        raise HarnessError(f"--confidence must be between 0 and 1, got {args.confidence}")
+    if args.topk < 1:
+        raise HarnessError(f"--topk must be >= 1, got {args.topk}")
+
+
+def write_correlations(args: argparse.Namespace) -> int:
+    """The correlate command's work: read the scores and the ground truth named in `args`
+    (see harness.commands.correlate) and write the correlations csv."""
+    check_arguments(args)
+    retrain = read_table(args.groundtruth, GROUNDTRUTH_COLUMNS)
+    if retrain.empty:  # a ground truth recorded as not available (its .json record says why)
+        write_csv(pd.DataFrame(columns=CORRELATION_COLUMNS), args.output)
+        print(f"note: {args.groundtruth} is empty (ground truth not available); no correlations")
+        return 0
+    truth = mean_truth(retrain)
+    rows = []
+    runs: dict[str, dict[int, pd.DataFrame]] = defaultdict(dict)
+    records: dict[str, dict[str, Any]] = {}
+    for scores_path in args.scores:
+        method, seed = run_identity(scores_path, args.space)
+        scores = read_table(scores_path, SCORES_COLUMNS)
+        check_covered(scores, truth, scores_path, args.groundtruth)
+        check_unique(scores, scores_path)
+        runs[method][seed] = scores
+        records.setdefault(method, method_record(scores_path, method))
+    replicates = Replicates(runs, truth, args)
+    for method, by_seed in runs.items():
+        rows += per_seed_rows(method, by_seed, truth, args, replicates)
+    seed_table = pd.DataFrame([row for method, by_seed in runs.items()
+                               for row in seed_rows(method, by_seed, truth, args, replicates)], columns=CORRELATION_COLUMNS)
+    rows += seed_table.to_dict("records") + difference_rows(runs, records, seed_table, truth, args, replicates)
+    reliability = retraining_reliability_rows(retrain, args)
+    scored = np.array(sorted(set().union(*[set(f["arch_id"]) for by_seed in runs.values() for f in by_seed.values()])))
+    ceiling = perfect_scorer_rows(retrain, scored if scored.size else truth.index.to_numpy(), args)
+    if not reliability:
+        print(f"note: fewer than two archs retrained with two seeds in {args.groundtruth}; "
+              "no retraining reliability and no perfect-scorer ceiling")
+    rows += reliability + ceiling
+    frame = pd.DataFrame(rows).assign(space=args.space, ground_truth=args.ground_truth_name)
+    write_csv(frame.reindex(columns=CORRELATION_COLUMNS), args.output)
+    print(f"wrote {len(frame)} correlation rows to {args.output}")
+    return 0

@@ -1,0 +1,111 @@
+"""Information beyond structure: Kendall's tau within strata of equal conv-op count.
+
+A score that is the conv-op count plus noise agrees with the ground truth only through conv
+count. `kendall_tau_within_strata` asks what a score knows beyond that: Kendall's tau-b over
+only the pairs of architectures in the same stratum (equal conv count), pooled over strata:
+
+    tau_w = sum_{i<j, s_i = s_j} sx_ij sy_ij / sqrt(sum_{same stratum} sx_ij^2 * sum_{same stratum} sy_ij^2)
+
+with sx_ij = sign(x_i - x_j), sy_ij = sign(y_i - y_j) (a tie is 0 and counts in neither the
+sum nor its own variable's untied pairs; with one stratum this is scipy's tau-b). tau_w is
+about 0 for conv count + noise and high for a score that orders archs within a stratum as the
+truth does. NaN when no within-stratum pair is untied in both. The CI is a percentile
+bootstrap over architectures (pairs of resampled copies of one arch are ties in both inputs,
+so they count in no sum).
+
+Each stratum's sums come from scipy.stats.kendalltau (O(n log n)): S = tau_b sqrt(Tx Ty), with
+Tx = pairs - sum_ties t(t - 1) / 2 the pairs untied in x, which scales to all 15,625 NATS-Bench
+architectures.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+METRIC_NAME = "kendall_tau_within_conv_count"
+
+
+def _untied_pairs(values: np.ndarray) -> float:
+    _, counts = np.unique(values, return_counts=True)
+    n = values.size
+    return n * (n - 1) / 2 - float((counts * (counts - 1) / 2).sum())
+
+
+def _stratum_sums(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """(sum sx sy, pairs untied in x, pairs untied in y) over the pairs of one stratum."""
+    tx, ty = _untied_pairs(x), _untied_pairs(y)
+    if tx == 0 or ty == 0:
+        return 0.0, tx, ty
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tau = stats.kendalltau(x, y).statistic
+    return float(tau) * np.sqrt(tx * ty), tx, ty
+
+
+def kendall_tau_within_strata(scores: Any, truth: Any, strata: Any) -> float:
+    """Pooled Kendall tau-b over the pairs with equal `strata` (see the module docstring)."""
+    x, y, s = (np.asarray(v, dtype=float) for v in (scores, truth, strata))
+    if not (x.ndim == 1 and x.shape == y.shape == s.shape):
+        raise ValueError(f"scores, truth and strata must be 1-D of equal length, got {x.shape}, {y.shape}, {s.shape}")
+    if np.isnan(x).any() or np.isnan(y).any() or np.isnan(s).any():
+        return float("nan")
+    concordance = untied_x = untied_y = 0.0
+    order = np.argsort(s, kind="stable")
+    x, y, s = x[order], y[order], s[order]
+    bounds = np.flatnonzero(np.diff(s)) + 1
+    for xs, ys in zip(np.split(x, bounds), np.split(y, bounds)):
+        if xs.size < 2:
+            continue
+        c, tx, ty = _stratum_sums(xs, ys)
+        concordance, untied_x, untied_y = concordance + c, untied_x + tx, untied_y + ty
+    if untied_x == 0 or untied_y == 0:
+        return float("nan")
+    return float(concordance / np.sqrt(untied_x * untied_y))
+
+
+def within_strata_ci(scores: Any, truth: Any, strata: Any, *, n_boot: int, confidence: float,
+                     seed: int) -> tuple[float, float, float]:
+    """(value, ci_low, ci_high): the percentile bootstrap over architectures; NaN bounds when
+    n_boot < 1 or no replicate is defined."""
+    x, y, s = (np.asarray(v, dtype=float) for v in (scores, truth, strata))
+    value = kendall_tau_within_strata(x, y, s)
+    if n_boot < 1 or x.size == 0:
+        return value, float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    replicates = np.array([kendall_tau_within_strata(x[i], y[i], s[i])
+                           for i in rng.integers(0, x.size, size=(n_boot, x.size))])
+    replicates = replicates[~np.isnan(replicates)]
+    if replicates.size == 0:
+        return value, float("nan"), float("nan")
+    alpha = 1.0 - confidence
+    low, high = np.quantile(replicates, [alpha / 2, 1 - alpha / 2])
+    return value, float(low), float(high)
+
+
+def conv_counts(space: str, arch_strs: Any) -> np.ndarray | None:
+    """Conv-op count of each architecture string of `space`, read off the string; None for a
+    space this module cannot read (then no within-stratum metric is written).
+    nats-tss: edges whose op is nor_conv_1x1/3x3; the MobileNet spaces: layers not -1
+    (identity); nats-sss: every layer holds convs at any width (one stratum: tau_w = tau)."""
+    strs = [str(a) for a in arch_strs]
+    if space == "nats-tss":
+        return np.array([a.count("nor_conv") for a in strs], dtype=float)
+    if space in ("spos-mobilenet", "fairnas-mobilenet"):
+        return np.array([sum(token.strip() != "-1" for token in a.strip("[]").split(",")) for a in strs], dtype=float)
+    if space == "nats-sss":
+        return np.full(len(strs), float(len(strs[0].split(":")) if strs else 0))
+    return None
+
+
+def within_conv_count_rows(scores: Any, truth: Any, arch_strs: Any, space: str, *, n_boot: int,
+                           confidence: float, seed: int) -> list[dict[str, Any]]:
+    """The correlations row(s) of this metric (same columns as harness.analysis.metrics.correlation_rows)."""
+    strata = conv_counts(space, arch_strs)
+    if strata is None:
+        return []
+    value, low, high = within_strata_ci(scores, truth, strata, n_boot=n_boot, confidence=confidence, seed=seed)
+    return [{"metric": METRIC_NAME, "value": value, "ci_low": low, "ci_high": high, "n": int(np.size(scores))}]

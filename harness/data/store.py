@@ -1,0 +1,50 @@
+"""The prepared splits on disk: prepare-data writes them once, every later job loads them
+(tensors for the small datasets, a manifest of image files for ImageNet)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import torch
+
+from harness.data.datasets import SPLITS_FORMAT, DataSplits
+from harness.data.imagenet import is_manifest, splits_from_manifest
+from harness.data.shapes import InputShape
+from harness.errors import HarnessError
+from harness.io import save_torch
+
+_TENSOR_KEYS = ("train_x", "val_x", "test_x", "train_y", "val_y", "test_y")
+
+
+def save_splits(splits: DataSplits, path: str | Path) -> None:
+    """One torch file (written atomically) with the tensors and plain metadata."""
+    tensors = {key: getattr(splits, key).contiguous() for key in _TENSOR_KEYS}
+    save_torch({"format": SPLITS_FORMAT, **splits.describe(), **tensors}, path)
+
+
+def load_splits(path: str | Path) -> DataSplits:
+    """The splits save_splits wrote, or for ImageNet an ImageFolderSplits (same interface,
+    images read from disk) from the manifest harness.data.imagenet.save_manifest wrote."""
+    path = Path(path)
+    fix = f"rerun the prepare-data step (python -m harness prepare-data), or delete {path} so the pipeline rebuilds it"
+    if not path.is_file():
+        raise HarnessError(f"dataset file {path} does not exist; {fix}")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
+        raise HarnessError(f"dataset file {path} is truncated or unreadable ({type(exc).__name__}: {exc}); {fix}") from exc
+    if is_manifest(saved):  # ImageNet: prepare-data wrote a manifest of files on disk, not tensors
+        return splits_from_manifest(saved, path)
+    if not isinstance(saved, dict) or saved.get("format") != SPLITS_FORMAT:
+        found = saved.get("format") if isinstance(saved, dict) else type(saved).__name__
+        raise HarnessError(f"dataset file {path} has format {found!r}, expected {SPLITS_FORMAT}; {fix}")
+    return DataSplits(
+        dataset=saved["dataset"],
+        **{key: saved[key] for key in _TENSOR_KEYS},
+        mean=tuple(saved["mean"]),
+        std=tuple(saved["std"]),
+        input_shape=InputShape(**saved["input_shape"]),
+        augment=saved["augment"],
+        provenance=saved["provenance"],
+    )

@@ -1,0 +1,1 @@
+"""Scoring subnets: the supernet scorers (SPOS evaluation, the BN indicator), zero-cost proxies, BN diagnostics."""

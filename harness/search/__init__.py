@@ -1,0 +1,1 @@
+"""Searching the space: evolutionary search under a FLOPs budget."""

@@ -1,0 +1,1 @@
+"""Training: supernet training (samplers, trainable rules, recipes, optimisers) and training subnets from scratch."""
