@@ -15,7 +15,9 @@ so they count in no sum).
 
 Each stratum's sums come from scipy.stats.kendalltau (O(n log n)): S = tau_b sqrt(Tx Ty), with
 Tx = pairs - sum_ties t(t - 1) / 2 the pairs untied in x, which scales to all 15,625 NATS-Bench
-architectures.
+architectures. The bootstrap of a sample whose pairs fit in metrics.PAIRWISE_BLOCK instead
+evaluates the definition over all pairs of many replicates at once (one scipy call per stratum
+and replicate made the within-conv-count CIs most of a correlate job's time).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+
+from harness.analysis.metrics import PAIRWISE_BLOCK
 
 METRIC_NAME = "kendall_tau_within_conv_count"
 
@@ -67,6 +71,25 @@ def kendall_tau_within_strata(scores: Any, truth: Any, strata: Any) -> float:
     return float(concordance / np.sqrt(untied_x * untied_y))
 
 
+def _pairwise_rows(x: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """kendall_tau_within_strata of every row of 2-D x, y, s, from the definition over all pairs
+    (sx = sign(x_i - x_j) on same-stratum pairs, 0 elsewhere), PAIRWISE_BLOCK comparisons at a time."""
+    n = x.shape[-1]
+    first, second = np.triu_indices(n, k=1)
+    rows_per_block = max(1, PAIRWISE_BLOCK // max(first.size, 1))
+    out = np.full(x.shape[0], np.nan)
+    for start in range(0, x.shape[0], rows_per_block):
+        block = slice(start, start + rows_per_block)
+        same = s[block, first] == s[block, second]
+        sx = np.where(same, np.sign(x[block, first] - x[block, second]), 0.0)
+        sy = np.where(same, np.sign(y[block, first] - y[block, second]), 0.0)
+        untied = (sx * sx).sum(-1) * (sy * sy).sum(-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[block] = np.where(untied > 0, (sx * sy).sum(-1) / np.sqrt(untied), np.nan)
+    undefined = np.isnan(x).any(-1) | np.isnan(y).any(-1) | np.isnan(s).any(-1)
+    return np.where(undefined, np.nan, out)
+
+
 def within_strata_ci(scores: Any, truth: Any, strata: Any, *, n_boot: int, confidence: float,
                      seed: int) -> tuple[float, float, float]:
     """(value, ci_low, ci_high): the percentile bootstrap over architectures; NaN bounds when
@@ -76,8 +99,11 @@ def within_strata_ci(scores: Any, truth: Any, strata: Any, *, n_boot: int, confi
     if n_boot < 1 or x.size == 0:
         return value, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    replicates = np.array([kendall_tau_within_strata(x[i], y[i], s[i])
-                           for i in rng.integers(0, x.size, size=(n_boot, x.size))])
+    indices = rng.integers(0, x.size, size=(n_boot, x.size))
+    if x.size * (x.size - 1) // 2 <= PAIRWISE_BLOCK:
+        replicates = _pairwise_rows(x[indices], y[indices], s[indices])
+    else:
+        replicates = np.array([kendall_tau_within_strata(x[i], y[i], s[i]) for i in indices])
     replicates = replicates[~np.isnan(replicates)]
     if replicates.size == 0:
         return value, float("nan"), float("nan")
