@@ -38,6 +38,16 @@ def test_ranking_rule(low, high, expected):
     assert row["verdict"] == expected and row["claim"] == v.RANKING_CLAIM and "bnnas - spos" in row["scope"]
 
 
+@pytest.mark.parametrize("space, extension", [("nats-sss", True), ("nats-tss", False)])
+def test_ranking_verdict_names_the_width_space_extension(space, extension):
+    frame = pd.DataFrame([{"space": space, "ground_truth": "retrain", "method": "bnnas", "seed": -1, "n": 24,
+                           "metric": "kendall_tau_diff_vs_spos", "value": -0.4, "ci_low": -0.8, "ci_high": -0.1,
+                           "ci_sources": "architectures", "relation": "baseline"}])
+    (row,) = v.ranking_verdicts(frame)
+    assert row["verdict"] == REFUTED
+    assert ("harness extension to width search" in row["reason"]) is extension
+
+
 def test_ranking_rule_ignores_ablations_and_cheap_comparisons():
     base = {"space": SPACE, "ground_truth": "retrain", "seed": -1, "n": 32, "value": 0.1, "ci_low": 0.0,
             "ci_high": 0.2, "ci_sources": "architectures"}
@@ -157,6 +167,24 @@ def test_verdicts_table_reads_a_results_tree(tmp_path: Path):
     assert by_claim.loc[v.EARLY_BIRD_CLAIM, "scope"].startswith(f"{SPACE}: bnnas scores at checkpoint 0 vs 1")
     # the report passes its manifest's files: runs on disk that the config no longer plans reach no verdict
     assert v.verdicts_table(tmp_path, files=set())["reason"].str.startswith("not measured").all()
+
+
+@pytest.mark.parametrize("determined, caveat", [((True, True), True), ((True, False), False)])
+def test_ranking_verdict_says_when_bnnas_scores_are_conv_count(tmp_path: Path, determined, caveat):
+    """The ranking verdict's reason names conv count when every BN-NAS seed's final checkpoint was
+    conv-count determined (train.json diagnostics), and only then."""
+    for seed, flag in enumerate(determined):
+        path = tmp_path / paths.TRAIN_RECORD.format(space=SPACE, method="bnnas", seed=seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"checkpoints": [{"checkpoint": 0, "conv_count_determined": True},
+                                                    {"checkpoint": 1, "conv_count_determined": flag}]}))
+    pd.DataFrame([{"space": SPACE, "ground_truth": "retrain", "method": "bnnas", "seed": -1, "checkpoint": 1,
+                   "n": 20, "metric": "kendall_tau_diff_vs_spos", "value": 0.1, "ci_low": 0.0, "ci_high": 0.2,
+                   "ci_sources": "architectures", "relation": "baseline"}]).to_csv(
+        tmp_path / paths.CORRELATIONS.format(space=SPACE), index=False)
+    row = v.verdicts_table(tmp_path).set_index("claim").loc[v.RANKING_CLAIM]
+    assert row["verdict"] == CONFIRMED
+    assert ("conv-count determined" in row["reason"]) is caveat
 
 
 def test_verdicts_table_of_an_empty_tree_says_what_each_claim_needs(tmp_path: Path):

@@ -42,6 +42,7 @@ from scipy import stats
 from harness import paths
 from harness.analysis.correlation import ALL_SEEDS, BASELINE, DIFF_PREFIX, parse_path
 from harness.io import read_json
+from harness.scoring.bn_diagnostics import WIDTH_SEARCH_LABEL, WIDTH_SEARCH_SPACES
 from harness.analysis.metrics import ci_sources, draw_resamples, kendall_tau, percentile_ci, seed_mean, seed_replicates
 
 VERDICT_COLUMNS = ["claim", "scope", "measured", "ci_low", "ci_high", "verdict", "reason"]
@@ -161,14 +162,25 @@ def early_bird_stability(first: np.ndarray, final: np.ndarray, *, n_boot: int = 
 # -------------------------------------------------------------------------------- per claim
 
 
-def ranking_verdicts(correlations: pd.DataFrame) -> list[dict[str, Any]]:
-    """RANKING_CLAIM per space, ground truth and BN-NAS method, from correlate's difference rows."""
+CONV_COUNT_CAVEAT = ("; but every seed's final BN-NAS scores are conv-count determined (the gammas have not moved "
+                     "enough to reorder any two architectures of different conv-op counts), so the ranking compared "
+                     "is conv count's with a tie-break, not information learned by BN training")
+
+
+def ranking_verdicts(correlations: pd.DataFrame,
+                     conv_count_determined: dict[tuple[str, str], bool] | None = None) -> list[dict[str, Any]]:
+    """RANKING_CLAIM per space, ground truth and BN-NAS method, from correlate's difference rows.
+    Where `conv_count_determined[(space, method)]` is true the reason says what was compared."""
     diffs = correlations[(correlations["relation"] == BASELINE) & correlations["method"].isin(BN_NAS_METHODS)
                          & (correlations["seed"] == ALL_SEEDS) & correlations["metric"].str.startswith(DIFF_PREFIX)]
     rows = []
     for _, row in diffs.iterrows():
         other = row["metric"][len(DIFF_PREFIX):]
         verdict, reason = non_inferiority(row["value"], row["ci_low"], row["ci_high"], TAU_MARGIN, "tau")
+        if (conv_count_determined or {}).get((row["space"], row["method"])):
+            reason += CONV_COUNT_CAVEAT
+        if row["space"] in WIDTH_SEARCH_SPACES:
+            reason += f"; on {row['space']} the method is the {WIDTH_SEARCH_LABEL}, not the paper's BN-NAS"
         scope = (f"{row['space']}, {row['ground_truth']}: {row['method']} - {other} tau "
                  f"(n={row['n']}; {row['ci_sources']})")
         rows.append(verdict_row(RANKING_CLAIM, scope, row["value"], row["ci_low"], row["ci_high"], verdict, reason))
@@ -276,6 +288,19 @@ def load_costs(root: Path, files: Collection[str] | None = None) -> pd.DataFrame
     return pd.DataFrame(list(rows.values()), columns=["space", "method", "seed", "baseline", "train_time_s", "time_per_arch_s"])
 
 
+def load_conv_count_determined(root: Path, files: Collection[str] | None = None) -> dict[tuple[str, str], bool]:
+    """(space, method) -> whether every seed's final checkpoint was conv-count determined, for the
+    runs whose train.json carries gamma diagnostics (BN-indicator methods)."""
+    found: dict[tuple[str, str], bool] = {}
+    for fields, path in _runs(root, paths.TRAIN_RECORD, files):
+        checkpoints = read_json(path).get("checkpoints") or []
+        if not checkpoints or "conv_count_determined" not in checkpoints[-1]:
+            continue
+        key = (fields["space"], fields["method"])
+        found[key] = found.get(key, True) and bool(checkpoints[-1]["conv_count_determined"])
+    return found
+
+
 def load_top1(root: Path, files: Collection[str] | None = None) -> pd.DataFrame:
     """space, method, seed, baseline, top1_pct of each run's searched architecture (final.csv rank 0)."""
     rows = []
@@ -319,7 +344,8 @@ def verdicts_table(results_dir: str | Path, files: Collection[str] | None = None
     to it, if given: the report passes its manifest's), columns VERDICT_COLUMNS, in the order of
     NEEDS; a claim without its inputs gets one inconclusive row saying what is missing."""
     root = Path(results_dir)
-    rows = (ranking_verdicts(load_correlations(root, files)) + speedup_verdicts(load_costs(root, files))
+    rows = (ranking_verdicts(load_correlations(root, files), load_conv_count_determined(root, files))
+            + speedup_verdicts(load_costs(root, files))
             + search_verdicts(load_top1(root, files)) + early_bird_verdicts(load_scores(root, files)))
     measured = {row["claim"] for row in rows}
     rows += [verdict_row(claim, "", float("nan"), float("nan"), float("nan"), INCONCLUSIVE, f"not measured: needs {need}")

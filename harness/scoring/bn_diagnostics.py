@@ -37,6 +37,10 @@ from harness.scoring.scorers import score_table_for, scored_bns
 from harness.spaces.base import SearchSpace, Supernet
 
 DIAGNOSTICS_NAME = "gamma_diagnostics.csv"
+# Spaces where the BN indicator is not the paper's BN-NAS (which scores operations) but the
+# harness's own extension to width choices (harness/spaces/nats_sss.py): every label says so.
+WIDTH_SEARCH_SPACES = ("nats-sss",)
+WIDTH_SEARCH_LABEL = "BN indicator, harness extension to width search"
 DIAGNOSTIC_COLUMNS = ["checkpoint", "epoch", "step", "scored_bn_channels", "gamma_drift_max", "gamma_drift_mean",
                       "op_score_spread_max", "conv_count_determined", "conv_count_margin"]
 
