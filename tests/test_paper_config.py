@@ -178,3 +178,21 @@ def test_paper_nats_dry_run_plans_the_ranking_experiment(dry_runs) -> None:
     assert counts["nats_bench_groundtruth"] == 4 * 2 + 4
     assert counts["score_all_archs"] == 2
     assert "nats-bench-cifar10-valid.csv" in done.stdout
+
+
+def test_cpu_breadth_adds_spaces_and_ablations_and_leaves_the_defaults_jobs_as_they_are() -> None:
+    """config/cpu-breadth.yaml plans the nats-sss ranking, the MobileNet search and the ablations,
+    and every training, scoring, retraining and search job of the default keeps its spec hash
+    there: the default's results are the same numbers inside the wider run (README)."""
+    from harness.workflow.plan import build_plan
+
+    default = build_plan(validate_config(load("config.yaml")))
+    breadth = build_plan(merged("cpu-breadth.yaml"))
+    stages = {"train_supernet", "score", "score_all_archs", "retrain_shard", "search", "final", "sample_archs"}
+    shared = {job: spec["hash"] for job, spec in default.items() if spec["stage"] in stages}
+    assert shared and all(breadth[job]["hash"] == h for job, h in shared.items())
+    added = {(spec["stage"], spec["space"]["name"]) for job, spec in breadth.items()
+             if job not in default and isinstance(spec.get("space"), dict)}
+    assert {("retrain_shard", "nats-sss"), ("train_supernet", "nats-sss"), ("search", "spos-mobilenet")} <= added
+    methods = {spec["method"]["name"] for spec in breadth.values() if isinstance(spec.get("method"), dict)}
+    assert {"bnnas-last-bn", "bnnas-bn-all-ops"} <= methods
