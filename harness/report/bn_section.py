@@ -14,14 +14,13 @@ from harness.scoring.bn_diagnostics import WIDTH_SEARCH_LABEL, WIDTH_SEARCH_SPAC
 from harness.analysis.structure_control import METRIC_NAME
 
 SWEEP_BASE = {"scorer": "bn_indicator", "sampler": "uniform", "trainable": "bn", "recipe": "official"}
-WIDTH_LABEL = WIDTH_SEARCH_LABEL
 
 
 def run_label(method: dict[str, Any], name: str, space: str) -> str:
     """`bnnas` with the official recipe is the report's "BN-NAS (paper recipe)"."""
     recipe = "paper recipe" if method.get("recipe") == "official" else "SPOS recipe"
     label = f"BN-NAS ({recipe})" if name == "bnnas" else f"{name} ({recipe})"
-    return f"{label}; {WIDTH_LABEL}" if space in WIDTH_SEARCH_SPACES else label
+    return f"{label}; {WIDTH_SEARCH_LABEL}" if space in WIDTH_SEARCH_SPACES else label
 
 
 def _bn_runs(space: Any) -> list[Any]:
