@@ -334,19 +334,24 @@ AZ_NAS_EPS = 1e-8        # the official code's log(p + 1e-8) in the eigenvalue e
 AZ_NAS_SIGMA_EPS = 1e-6  # and its 1 / (sigma + 1e-6) in the trainability term
 
 
-def kaiming_fan_in_init(model: nn.Module) -> nn.Module:
-    """AZ-NAS's re-initialisation (official `kaiming_norm_fanin`): conv and linear weights
-    kaiming-normal (fan in, ReLU gain), biases 0, affine norm weights 1 and biases 0. In place."""
+def _reinitialise(model: nn.Module, init_weight: Callable[[torch.Tensor], Any]) -> nn.Module:
+    """Conv and linear weights by `init_weight`, their biases 0, affine norm weights 1 and biases 0. In place."""
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+                init_weight(module.weight)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
             elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)) and module.affine:
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
     return model
+
+
+def kaiming_fan_in_init(model: nn.Module) -> nn.Module:
+    """AZ-NAS's re-initialisation (official `kaiming_norm_fanin`): conv and linear weights
+    kaiming-normal (fan in, ReLU gain), biases 0, affine norm weights 1 and biases 0. In place."""
+    return _reinitialise(model, lambda weight: nn.init.kaiming_normal_(weight, mode="fan_in", nonlinearity="relu"))
 
 
 def feature_blocks(model: nn.Module) -> list[nn.Module]:
@@ -587,16 +592,7 @@ def plain_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def gaussian_init(model: nn.Module) -> nn.Module:
     """Zen-NAS's re-initialisation: conv and linear weights N(0, 1), biases 0, affine norm
     weights 1 and biases 0. In place."""
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.normal_(module.weight)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)) and module.affine:
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-    return model
+    return _reinitialise(model, nn.init.normal_)
 
 
 def pre_pool_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
