@@ -24,6 +24,7 @@ import pandas as pd
 from harness.groundtruth import nats_bench as nb
 from harness.errors import HarnessError
 from harness.io import write_csv, write_json
+from harness.workflow.job import read_arch_table
 
 NAME = "groundtruth"
 HELP = "NATS-Bench ground truth: export accuracies, or query them for the sampled archs (correlate's format)."
@@ -77,19 +78,9 @@ def open_source(args: argparse.Namespace) -> nb.CsvSource | nb.OfficialSource:
 
 
 def read_archs(path: Path, columns: list[str]) -> pd.DataFrame:
-    if not path.is_file():
-        raise HarnessError(f"{path}: archs file not found")
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise HarnessError(f"{path}: archs file is empty (not even a header)") from None
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise HarnessError(f"{path}: missing column(s) {missing}; has {list(frame.columns)}")
-    if frame.empty:
-        raise HarnessError(f"{path}: archs file has a header but no rows; rerun the sample-archs step")
+    frame = read_arch_table(path, columns)
     if frame["arch_str"].duplicated().any():
-        raise HarnessError(f"{path}: some arch_str appear more than once")
+        raise HarnessError(f"{path}: some arch_str appear more than once; rerun the sample-archs step")
     return frame
 
 

@@ -130,22 +130,30 @@ def setup_torch(device: str, threads: int) -> torch.device:
     return pin_device(torch.device(device))
 
 
-def read_archs(space: SearchSpace, path: str | Path) -> pd.DataFrame:
-    """The arch sample (arch_id, arch_str, ...) with a decoded `arch` column; every string is
-    validated by the space's codec, so a malformed one is named in the error."""
+def read_arch_table(path: str | Path, columns: list[str]) -> pd.DataFrame:
+    """An architecture list (archs.csv or all_archs.csv) with at least `columns` and one row; a
+    missing, empty, header-only or column-short file is an error that says how to remake it."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise HarnessError(f"architecture list {path} is missing; rerun the sample-archs step")
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise HarnessError(f"architecture list {path} is empty (not even a header); rerun the sample-archs step") from None
-    missing = {"arch_id", "arch_str"} - set(frame.columns)
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise HarnessError(f"{path} lacks column(s) {sorted(missing)}; it must have arch_id and arch_str")
+        raise HarnessError(f"architecture list {path} lacks column(s) {missing} (has {list(frame.columns)}); "
+                           "rerun the sample-archs step")
     if frame.empty:
         raise HarnessError(f"architecture list {path} has a header but no rows: nothing to score or train; "
                            "rerun the sample-archs step (config archs.count >= 2)")
+    return frame
+
+
+def read_archs(space: SearchSpace, path: str | Path) -> pd.DataFrame:
+    """The arch sample (arch_id, arch_str, ...) with a decoded `arch` column; every string is
+    validated by the space's codec, so a malformed one is named in the error."""
+    frame = read_arch_table(path, ["arch_id", "arch_str"])
     frame["arch"] = [space.decode(text) for text in frame["arch_str"]]
     return frame
 
