@@ -16,11 +16,19 @@ from harness import commands
 from harness.errors import HarnessError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_modules(argv: Sequence[str]) -> list[str]:
+    """The command modules to import: only the invoked one when argv names one (a job pays for its
+    own command's imports, not for torch in a table-only command), else all of them (--help)."""
+    names = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
+    invoked = argv[0].replace("-", "_") if argv else ""
+    return [invoked] if invoked in names else names
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+    for name in command_modules(argv):
+        module = importlib.import_module(f"{commands.__name__}.{name}")
         command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
         command.set_defaults(run=module.run)
@@ -28,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except HarnessError as exc:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 
 
 _UMASK = os.umask(0)
@@ -51,5 +50,7 @@ def read_json(path: str | Path) -> Any:
 
 
 def save_torch(obj: Any, path: str | Path) -> None:
+    import torch  # here, not at the top: jobs that only read and write tables do not pay for importing torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)

@@ -59,6 +59,7 @@ FINAL = RUN_DIR + "/final.csv"
 ALL_SCORES = RUN_DIR + "/all_scores.csv"
 ALL_SCORING_RECORD = RUN_DIR + "/all_scoring.json"
 CORRELATION_PART = "{space}/correlations/{ground_truth}.csv"
+CORRELATION_RECORD = CORRELATION_PART + ".json"  # the correlate job's timing
 CORRELATIONS = "{space}/correlations.csv"
 REPORT_HTML = "report/index.html"
 REPORT_CORRELATIONS = "report/correlations.csv"

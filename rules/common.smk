@@ -34,6 +34,11 @@ def planned(stage):
     return [s for s in PLAN.values() if s["stage"] == stage]
 
 
+def planned_groups():
+    """The planned grouped scoring jobs (score_free, score_bn: one per space each)."""
+    return [s for s in PLAN.values() if s["stage"] in harness_plan.SCORE_GROUPS]
+
+
 def run_path(pattern, spec_):
     return res(pattern, space=spec_["space"]["name"], method=spec_["method"]["name"], seed=spec_["seed"])
 
@@ -60,7 +65,7 @@ def correlated_scores(wildcards):
     """Score files judged against one ground truth: the sample's, or every arch's for all-* ones."""
     every = wildcards.ground_truth.startswith("all-")
     pattern = P.ALL_SCORES if every else P.SCORES
-    return [run_path(pattern, s) for s in harness_plan.score_specs(PLAN, wildcards.space, every)]
+    return [run_path(pattern, s) for s in harness_plan.score_specs(PLAN, config, wildcards.space, every)]
 
 
 def correlate_settings(w):

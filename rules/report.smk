@@ -3,7 +3,8 @@ rule correlate:
         scores=correlated_scores,
         groundtruth=groundtruth_file,
     output:
-        res(P.CORRELATION_PART),
+        table=res(P.CORRELATION_PART),
+        record=res(P.CORRELATION_RECORD),
     wildcard_constraints:
         ground_truth="retrain|(all-)?nats-bench-[^/]+",
     params:
@@ -14,9 +15,11 @@ rule correlate:
         CONDA_ENV
     log:
         res("logs/{space}/correlate-{ground_truth}.log"),
+    benchmark:
+        res("benchmarks/{space}/correlate-{ground_truth}.tsv")
     shell:
         "python -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
-        " --ground-truth-name {params.name} --output {output} {params.settings} > {log} 2>&1"
+        " --ground-truth-name {params.name} --output {output.table} --record {output.record} {params.settings} > {log} 2>&1"
 
 
 rule merge_correlations:

@@ -95,28 +95,40 @@ rule score_all_archs:
         " --threads {threads} --final-only > {log} 2>&1"
 
 
-# Every supernet-free method of a space (zero-cost proxies, structural counts: seconds each)
-# scored in one job per space, each method with its own scores.csv and scoring.json.
-for _free in planned("score_free"):
+# Cheap scoring in one job per space and group (harness.workflow.plan.score_group_spec): every
+# supernet-free method (score_free_<space>), every BN-indicator run (score_bn_<space>: lookups of
+# the trained gammas), sample and all-architectures scoring alike; each run keeps its own
+# scores.csv / all_scores.csv and timing record. One process instead of one per run: the
+# start-up of a job costs more than these scores.
+for _group in planned_groups():
+    _space = _group["space"]["name"]
+    _every = [s for s in _group["runs"] if s["stage"] == "score_all_archs"]
+    _trained = [s for s in _group["runs"] if s["method"]["kind"] == "supernet"]
+    _archs = res(P.ARCHS if len(_every) < len(_group["runs"]) else P.ALL_ARCHS, space=_space)
 
     rule:
         name:
-            harness_plan.rule_name(_free)
+            harness_plan.rule_name(_group)
         input:
             data=DATASET,
-            archs=res(P.ARCHS, space=_free["space"]["name"]),
+            archs=_archs,
+            all_archs=[res(P.ALL_ARCHS, space=_space)] if _every else [],
+            supernets=[run_path(P.TRAIN_RECORD, s) for s in _trained],
         output:
-            scores=[run_path(P.SCORES, s) for s in _free["runs"]],
-            records=[run_path(P.SCORING_RECORD, s) for s in _free["runs"]],
+            scores=[run_path(P.SCORES if s["stage"] == "score" else P.ALL_SCORES, s) for s in _group["runs"]],
+            records=[run_path(P.SCORING_RECORD if s["stage"] == "score" else P.ALL_SCORING_RECORD, s)
+                     for s in _group["runs"]],
         params:
-            spec=harness_plan.stable_json(_free),
+            spec=harness_plan.stable_json(_group),
+            options=(f" --all-archs {res(P.ALL_ARCHS, space=_space)}" if _every else "")
+            + (" --supernet-dir " + " ".join(run_path(P.SUPERNET_DIR, s) for s in _trained) if _trained else ""),
         threads: config["threads"]
         conda:
             CONDA_ENV
         log:
-            res(f"logs/{_free['space']['name']}/score_free.log"),
+            res(f"logs/{_space}/{_group['stage']}.log"),
         benchmark:
-            res(f"benchmarks/{_free['space']['name']}/score_free.tsv")
+            res(f"benchmarks/{_space}/{_group['stage']}.tsv")
         shell:
-            "python -m harness score --spec {params.spec:q} --data {input.data} --archs {input.archs}"
+            "python -m harness score --spec {params.spec:q} --data {input.data} --archs {input.archs}{params.options}"
             " --output {output.scores} --record {output.records} --threads {threads} > {log} 2>&1"

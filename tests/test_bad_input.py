@@ -12,6 +12,7 @@ import contextlib
 import copy
 import hashlib
 import io
+import json
 import subprocess
 import traceback
 from pathlib import Path
@@ -275,6 +276,39 @@ def test_score_before_the_supernet_was_trained(earlier, tmp_path):
 def test_score_without_supernet_dir(earlier, tmp_path):
     status, message = cli(*score_args(earlier, tmp_path, **{"--supernet-dir": None}))
     assert_clean_error(status, message, "--supernet-dir")
+
+
+def grouped_spec(run: Path, stage: str) -> str:
+    """The planned spec of a grouped scoring job (score_free / score_bn) of the run's config with
+    spos, bnnas and params, bnnas and params also scored over all architectures."""
+    from harness.workflow import plan
+
+    config = validate_config({**read_json(run / "run_config.json"), "methods": ["spos", "bnnas", "params"],
+                              "nats_bench": {**read_json(run / "run_config.json")["nats_bench"],
+                                             "all_archs_methods": ["bnnas", "params"]}})
+    (spec,) = [s for s in plan.build_plan(config).values() if s["stage"] == stage]
+    return plan.stable_json(spec)
+
+
+def test_grouped_score_without_the_all_archs_list(earlier, tmp_path):
+    outputs = [output(tmp_path, name) for name in ("scores.csv", "all_scores.csv")]
+    records = [output(tmp_path, name) for name in ("scoring.json", "all_scoring.json")]
+    status, message = cli("score", "--spec", grouped_spec(earlier, "score_free"), "--data", earlier / "data.pt",
+                          "--archs", earlier / "archs.csv", "--output", *outputs, "--record", *records)
+    assert_clean_error(status, message, "--all-archs", "sample-archs --all")
+    assert all(path.read_bytes() == SENTINEL for path in outputs + records)
+
+
+def test_grouped_score_with_too_few_supernet_dirs(earlier, tmp_path):
+    spec = grouped_spec(earlier, "score_bn")
+    runs = len(json.loads(spec)["runs"])
+    outputs = [output(tmp_path, f"scores{i}.csv") for i in range(runs)]
+    records = [output(tmp_path, f"scoring{i}.json") for i in range(runs)]
+    status, message = cli("score", "--spec", spec, "--data", earlier / "data.pt", "--archs", earlier / "archs.csv",
+                          "--all-archs", earlier / "archs.csv", "--supernet-dir", earlier / "supernet",
+                          "--output", *outputs, "--record", *records)
+    assert_clean_error(status, message, f"{runs} run(s)", "one --supernet-dir per run", "got 1")
+    assert all(path.read_bytes() == SENTINEL for path in outputs + records)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])

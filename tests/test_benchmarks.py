@@ -168,6 +168,7 @@ def _synthetic_run(root: Path) -> Path:
     write_json({"train_time_s": 90.0, "checkpoints": [{"checkpoint": 0}, {"checkpoint": 1}]},
                results / P.TRAIN_RECORD.format(space="nats-tss", method="spos", seed=0))
     write_json({"score_time_s": 1.0}, results / P.SCORING_RECORD.format(space="nats-tss", method="spos", seed=0))
+    write_json({"analysis_time_s": 4.0}, results / P.CORRELATION_RECORD.format(space="nats-tss", ground_truth="retrain"))
     shard = results / P.GT_SHARD.format(space="nats-tss", shard=0)
     shard.parent.mkdir(parents=True)
     pd.DataFrame({"arch_id": [0, 1], "train_time_s": [1.5, 1.5], "eval_time_s": [0.5, 0.5]}).to_csv(shard, index=False)
@@ -185,12 +186,14 @@ def test_pipeline_reads_a_finished_default_run(tmp_path):
     found = pipeline.find_default_run(tmp_path)
     assert found is not None and found.results == results and found.differences == []
     assert found.log.elapsed_s == pytest.approx(106.5)
-    wall, share, peak = pipeline.run_figures(found, startup_s=2.0)
-    _check_figures([wall, share, peak])
+    wall, share, not_work, peak = pipeline.run_figures(found, startup_s=2.0)
+    _check_figures([wall, share, not_work, peak])
     assert wall.value == pytest.approx(106.5 / 60)
     # job seconds: run_config 1 (log) + train_supernet 100 (TSV); Snakemake start-up 5;
     # work: training 90 + scoring 1 x 2 checkpoints + retraining 3 and its test evaluation 1
-    assert share.value == pytest.approx(100 * (101 + 5 - 96) / 106)
+    assert not_work.value == pytest.approx(100 * (101 + 5 - 96) / 106)
+    # the correlate job's statistics (4 s) are neither work nor overhead
+    assert share.value == pytest.approx(100 * (101 + 5 - 96 - 4) / 106)
     assert peak.value == pytest.approx(812.5)
 
 

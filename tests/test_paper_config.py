@@ -176,7 +176,9 @@ def test_paper_nats_dry_run_plans_the_ranking_experiment(dry_runs) -> None:
     # the job), and on every arch only where the values are declared: nats-tss (bundled); nats-sss
     # would need nats_bench.archive or csv to name its source (harness.workflow.plan.declared_source).
     assert counts["nats_bench_groundtruth"] == 4 * 2 + 4
-    assert counts["score_all_archs"] == 2
+    # BN-NAS's lookups (sample and every arch) in one job per space; SPOS and FairNAS score the sample
+    assert "score_all_archs" not in counts and counts["score_bn_nats_tss"] == counts["score_bn_nats_sss"] == 1
+    assert counts["score"] == 2 * 2
     assert "nats-bench-cifar10-valid.csv" in done.stdout
 
 
@@ -184,13 +186,20 @@ def test_cpu_breadth_adds_spaces_and_ablations_and_leaves_the_defaults_jobs_as_t
     """config/cpu-breadth.yaml plans the nats-sss ranking, the MobileNet search and the ablations,
     and every training, scoring, retraining and search job of the default keeps its spec hash
     there: the default's results are the same numbers inside the wider run (README)."""
-    from harness.workflow.plan import build_plan
+    from harness.workflow.plan import SCORE_GROUPS, build_plan
+
+    def job_hashes(plan: dict) -> dict[str, str]:
+        """Hash of every job and of every run inside a grouped scoring job (whose own hash grows
+        with the runs the wider config adds to the group)."""
+        specs = [one for spec in plan.values() for one in (spec["runs"] if spec["stage"] in SCORE_GROUPS else [spec])]
+        return {spec["id"]: spec["hash"] for spec in specs if spec["stage"] in stages}
 
     default = build_plan(validate_config(load("config.yaml")))
     breadth = build_plan(merged("cpu-breadth.yaml"))
     stages = {"train_supernet", "score", "score_all_archs", "retrain_shard", "search", "final", "sample_archs"}
-    shared = {job: spec["hash"] for job, spec in default.items() if spec["stage"] in stages}
-    assert shared and all(breadth[job]["hash"] == h for job, h in shared.items())
+    shared, wider = job_hashes(default), job_hashes(breadth)
+    assert {job.split(":")[0] for job in shared} == stages
+    assert all(wider[job] == h for job, h in shared.items())
     added = {(spec["stage"], spec["space"]["name"]) for job, spec in breadth.items()
              if job not in default and isinstance(spec.get("space"), dict)}
     assert {("retrain_shard", "nats-sss"), ("train_supernet", "nats-sss"), ("search", "spos-mobilenet")} <= added

@@ -74,22 +74,22 @@ def changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
 
 # (dotted key, new value, stages that read it) on the smoke config
 CASES = [
-    ("seed", 1, {"sample_archs", "sample_all_archs", "retrain_shard", "train_supernet", "score", "score_free", "score_all_archs",
-                 "search", "final", "correlate"}),
-    ("method_options", {"bnnas": {"statistic": "beta"}}, {"train_supernet", "score", "score_all_archs", "search"}),
+    ("seed", 1, {"sample_archs", "sample_all_archs", "retrain_shard", "train_supernet", "score", "score_free", "score_bn",
+                 "score_all_archs", "search", "final", "correlate"}),
+    ("method_options", {"bnnas": {"statistic": "beta"}}, {"train_supernet", "score_bn", "search"}),
     ("method_variants", {"bnnas": {"base": "bnnas", "trainable": "last_bn"}},
-     {"train_supernet", "score", "score_all_archs", "search"}),
+     {"train_supernet", "score_bn", "search"}),
     ("method_variants", {"unused-variant": {"base": "bnnas", "statistic": "beta"}}, set()),
     ("spaces.nats-tss.C", 2, {"sample_archs", "sample_all_archs", "retrain_shard", "train_supernet", "score",
-                              "score_free", "score_all_archs", "search", "final"}),
+                              "score_free", "score_bn", "score_all_archs", "search", "final"}),
     ("dataset.train_images", 512, {"prepare_data"}),
     ("dataset.resolution", 16, {"prepare_data", "sample_archs", "sample_all_archs", "retrain_shard", "train_supernet",
-                                "score", "score_free", "score_all_archs", "search", "final"}),
+                                "score", "score_free", "score_bn", "score_all_archs", "search", "final"}),
     ("supernet.epochs", 3, {"train_supernet"}),
-    ("scoring.validation_images", 128, {"score", "score_free", "score_all_archs", "search"}),
+    ("scoring.validation_images", 128, {"score", "score_free", "score_bn", "score_all_archs", "search"}),
     ("groundtruth.epochs", 2, {"retrain_shard"}),
     ("groundtruth.space_epochs", {"nats-tss": 1}, {"retrain_shard"}),
-    ("scoring.drop_nonfinite", True, {"score", "score_free", "score_all_archs", "search"}),
+    ("scoring.drop_nonfinite", True, {"score", "score_free", "score_bn", "score_all_archs", "search"}),
     ("nats_bench.sample", {"supernet": 10}, {"score_all_archs"}),
     ("search.generations", 3, {"search"}),
     ("final.epochs", 2, {"final"}),
@@ -150,13 +150,31 @@ def test_seeds_come_from_seeds_for() -> None:
     assert searched == trained - {("bnnas", 4)}  # search.seeds: 2 (smoke_overrides), each method's first two
 
 
-def test_free_scorers_of_a_space_are_one_job() -> None:
-    config = smoke_config({"methods": ["spos", "bnnas", "params", "flops", "synflow"], "seeds_by_kind": {"bn_indicator": 1}})
+def test_cheap_scoring_of_a_space_is_one_job_per_group() -> None:
+    config = smoke_config({"methods": ["spos", "bnnas", "params", "flops", "synflow"], "seeds_by_kind": {"bn_indicator": 2},
+                           "nats_bench": {"all_archs_methods": ["spos", "bnnas", "params"]}})
     specs = plan.build_plan(config)
-    free = [s for s in specs.values() if s["stage"] == "score_free"]
-    assert len(free) == 1 and [r["method"]["name"] for r in free[0]["runs"]] == ["params", "flops", "synflow"]
-    assert {s["method"]["name"] for s in specs.values() if s["stage"] == "score"} == {"spos", "bnnas"}
-    assert [s["method"]["name"] for s in plan.score_specs(specs, "nats-tss")] == ["spos", "bnnas", "params", "flops", "synflow"]
+    runs = {stage: [(r["stage"], r["method"]["name"], r["seed"]) for s in specs.values() if s["stage"] == stage
+                    for r in s["runs"]] for stage in plan.SCORE_GROUPS}
+    # supernet-free methods: sample and all-architectures scoring in one job
+    assert runs["score_free"] == [("score", "params", 0), ("score", "flops", 0), ("score", "synflow", 0),
+                                  ("score_all_archs", "params", 0)]
+    # BN-indicator runs (both seeds): likewise, after their supernets are trained
+    assert runs["score_bn"] == [("score", "bnnas", 0), ("score", "bnnas", 1),
+                                ("score_all_archs", "bnnas", 0), ("score_all_archs", "bnnas", 1)]
+    # SPOS evaluates subnets for minutes: a job per run and stage
+    assert {(s["stage"], s["method"]["name"]) for s in specs.values() if s["stage"] in ("score", "score_all_archs")} == \
+        {("score", "spos"), ("score_all_archs", "spos")}
+    assert [plan.rule_name(s) for s in specs.values() if s["stage"] in plan.SCORE_GROUPS] == \
+        ["score_free_nats_tss", "score_bn_nats_tss"]
+    # the BN indicators' NATS-Bench sample size is read by their group's job only
+    resized = plan.build_plan(deep_merge(config, {"nats_bench": {"sample": {"bn_indicator": 10}}}))
+    assert {specs[job]["stage"] for job in changed(specs, resized)} == {"score_bn"}
+    # the correlate jobs' inputs keep the config's order, whichever job scored a run
+    assert [(s["method"]["name"], s["seed"]) for s in plan.score_specs(specs, config, "nats-tss")] == \
+        [("spos", 0), ("bnnas", 0), ("bnnas", 1), ("params", 0), ("flops", 0), ("synflow", 0)]
+    assert [(s["method"]["name"], s["seed"]) for s in plan.score_specs(specs, config, "nats-tss", every=True)] == \
+        [("spos", 0), ("bnnas", 0), ("bnnas", 1), ("params", 0)]
 
 
 def test_the_manifest_lists_only_configured_runs() -> None:
@@ -190,7 +208,7 @@ def plan_ids(specs: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, tuple], 
     ids = {}
     for job, spec in specs.items():
         fields = tuple(sorted(item.split("=", 1) for item in job.split(":", 1)[1].split(",") if item))
-        if spec["stage"] == "score_free":
+        if spec["stage"] in plan.SCORE_GROUPS:
             fields = ()
         ids[(plan.rule_name(spec), tuple(tuple(f) for f in fields))] = job
     return ids

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from harness import paths
 from harness.analysis.correlation import write_correlations
+from harness.io import write_json
 
 NAME = "correlate"
 HELP = "Rank correlations (with bootstrap CIs) of method scores against a ground truth."
@@ -30,7 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confidence", type=float, default=0.95, help="CI confidence level")
     parser.add_argument("--topk", type=int, default=5, help="k of the top-k precision metric")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    parser.add_argument("--record", type=Path, help="timing record to write (JSON): the seconds the statistics took, "
+                                                    "which `python -m benchmarks pipeline` counts as analysis, not overhead")
 
 
 def run(args: argparse.Namespace) -> int:
-    return write_correlations(args)
+    started = time.perf_counter()
+    status = write_correlations(args)
+    if args.record is not None:
+        write_json({"analysis_time_s": time.perf_counter() - started, "scores_files": len(args.scores),
+                    "bootstrap": args.bootstrap, "ground_truth": args.ground_truth_name}, args.record)
+    return status

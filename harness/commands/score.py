@@ -24,10 +24,14 @@ HELP = "Score the architecture sample with a method at each supernet checkpoint.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser)
-    parser.add_argument("--archs", required=True)
-    parser.add_argument("--supernet-dir", help="the run's supernet/ directory (methods that train one)")
+    parser.add_argument("--archs", required=True, help="the architectures to score (for a grouped spec: the sample's)")
+    parser.add_argument("--all-archs", help="a grouped spec's all-architectures list (archs.csv of sample-archs --all), "
+                                            "for its score_all_archs runs")
+    parser.add_argument("--supernet-dir", nargs="+",
+                        help="the run's supernet/ directory (methods that train one); for a grouped spec one per "
+                             "run, in its order")
     parser.add_argument("--output", required=True, nargs="+",
-                        help="scores.csv (one per run of a score_free spec, in its order)")
+                        help="scores.csv (one per run of a grouped spec, in its order)")
     parser.add_argument("--record", required=True, nargs="+", help="scoring.json (likewise)")
     parser.add_argument("--final-only", action="store_true", help="score only the final checkpoint")
     parser.add_argument("--limit", type=int, default=None,
@@ -49,26 +53,40 @@ def check_finite(method: str, archs: pd.DataFrame, scores: np.ndarray, checkpoin
 
 
 def run(args: argparse.Namespace) -> int:
-    """One run's scores, or (a score_free spec) every supernet-free run of a space in turn, each
-    with its own files and timing record."""
-    spec = job_spec(args, "score_all_archs" if args.final_only else "score", "score_free")
-    specs = spec["runs"] if spec["stage"] == "score_free" else [spec]
+    """One run's scores, or (a grouped spec: score_free, score_bn) every run it holds in turn,
+    each with its own files and timing record."""
+    from harness.workflow.plan import SCORE_GROUPS
+
+    spec = job_spec(args, "score_all_archs" if args.final_only else "score", *SCORE_GROUPS)
+    specs = spec["runs"] if spec["stage"] in SCORE_GROUPS else [spec]
     if not len(args.output) == len(args.record) == len(specs):
         raise HarnessError(f"the spec has {len(specs)} run(s): pass as many --output and --record files "
                            f"(got {len(args.output)} and {len(args.record)})")
+    supernet_dirs = args.supernet_dir or [None] * len(specs)
+    if len(supernet_dirs) != len(specs):
+        raise HarnessError(f"the spec has {len(specs)} run(s): pass one --supernet-dir per run "
+                           f"(got {len(supernet_dirs)})")
+    if spec["stage"] in SCORE_GROUPS and any(one["stage"] == "score_all_archs" for one in specs) and not args.all_archs:
+        raise HarnessError("the spec scores all architectures of a space for some runs: pass --all-archs "
+                           "(the archs.csv that `python -m harness sample-archs --all` writes)")
     data = load_splits(args.data)
     device = None
-    for one, output, record in zip(specs, args.output, args.record):
+    for one, supernet_dir, output, record in zip(specs, supernet_dirs, args.output, args.record):
         job = setup_job(one, args.threads, device)
         device = job.device
-        score_run(job, data, args, output, record)
+        every = one["stage"] == "score_all_archs"
+        archs = args.all_archs if every and spec["stage"] in SCORE_GROUPS else args.archs
+        score_run(job, data, archs, supernet_dir, args.final_only or every, args.limit, output, record)
     return 0
 
 
-def score_run(job: Job, data: DataSplits, args: argparse.Namespace, output: str, record: str) -> None:
+def score_run(job: Job, data: DataSplits, archs_path: str, supernet_dir: str | None, final_only: bool,
+              limit: int | None, output: str, record: str) -> None:
+    """One run's scores of the architectures in `archs_path` (its first `limit`), at every
+    supernet checkpoint or (`final_only`) the last one, written to `output` and `record`."""
     config, device, method, space = job.config, job.device, job.method, job.space
-    archs = read_archs(space, args.archs)
-    limit = job.spec.get("limit") or args.limit  # the plan's benchmark sample size (nats_bench.sample)
+    archs = read_archs(space, archs_path)
+    limit = job.spec.get("limit") or limit  # the plan's benchmark sample size (nats_bench.sample)
     if limit is not None:
         if limit < 1:
             raise HarnessError(f"--limit must be >= 1, got {limit}")
@@ -78,9 +96,9 @@ def score_run(job: Job, data: DataSplits, args: argparse.Namespace, output: str,
     seed = job.derive_seed("score", job.space_name, job.method_name, job.spec["seed"])
 
     if method.trains_supernet:
-        checkpoints = trained_checkpoints(method, args.supernet_dir)
-        checkpoints = checkpoints[-1:] if args.final_only else checkpoints
-        supernet_dir = Path(args.supernet_dir)
+        checkpoints = trained_checkpoints(method, supernet_dir)  # a clear error when supernet_dir is None
+        checkpoints = checkpoints[-1:] if final_only else checkpoints
+        directory = Path(str(supernet_dir))
         supernet = space.build_supernet().to(device)
     else:
         checkpoints, supernet = [{"checkpoint": 0, "epoch": 0.0}], None
@@ -88,7 +106,7 @@ def score_run(job: Job, data: DataSplits, args: argparse.Namespace, output: str,
     frames, seconds, total, dropped = [], 0.0, 0.0, {}
     for point in checkpoints:
         if supernet is not None:
-            load_checkpoint(supernet, supernet_dir / CHECKPOINT_NAME.format(checkpoint=point["checkpoint"]))
+            load_checkpoint(supernet, directory / CHECKPOINT_NAME.format(checkpoint=point["checkpoint"]))
         context = ScoreContext(space=space, supernet=supernet, data=data, options=options, seed=seed, device=device)
         started = time.perf_counter()
         scores = np.asarray(method.scorer(context, matrix), dtype=float)
@@ -105,6 +123,6 @@ def score_run(job: Job, data: DataSplits, args: argparse.Namespace, output: str,
                "score_time_s": seconds, "time_per_arch_s": seconds / len(archs),
                "all_checkpoints_score_time_s": total, "device": str(device),
                "nonfinite_dropped": dropped,  # {checkpoint: archs dropped} (scoring.drop_nonfinite)
-               "threads": config["threads"] if args.threads is None else args.threads}
+               "threads": config["threads"] if job.threads is None else job.threads}
     write_csv(table, output)
     write_json(summary, record)

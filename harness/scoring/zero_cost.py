@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.stats import rankdata
 from torch import nn
 
 from harness.errors import HarnessError
@@ -442,6 +441,9 @@ def log_rank_sum(components: np.ndarray) -> np.ndarray:
     """AZ-NAS's aggregation: for an (m, k) array of component values (higher = better), the
     sum over columns of log(rank / m), ranks within the m rows (1 = worst, ties averaged, -inf
     lowest). Population-relative: a row's value depends on the other rows."""
+    from scipy.stats import rankdata  # here: importing scipy.stats takes ~1 s, which every job that
+    # loads the method registry (training, search, retraining) would pay for nothing
+
     components = np.asarray(components, dtype=np.float64)
     if components.ndim != 2 or np.isnan(components).any():
         raise HarnessError(f"log_rank_sum needs an (m, k) array without NaN, got shape {components.shape}")

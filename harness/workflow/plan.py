@@ -33,6 +33,7 @@ from harness.method import Method
 
 Spec = dict[str, Any]
 RUN_STAGES = ("train_supernet", "score", "score_all_archs", "search", "final")
+SCORE_GROUPS = ("score_free", "score_bn")  # stages whose job scores many runs (score_group_spec)
 MANIFEST = "manifest.json"
 PLAN = "plan.json"
 
@@ -219,11 +220,30 @@ def nats_bench_spec(config: Mapping[str, Any], space: str, dataset: str, every: 
                  reads, space={"name": space}, dataset=dataset)
 
 
-def score_free_spec(config: Mapping[str, Any], space: str, runs: list[tuple[str, str, int]]) -> Spec:
-    """Every supernet-free method of a space scored in one job (seconds each: one process, not
-    one per method); `runs` holds one score spec per (method, seed), the job's outputs in order."""
-    return _spec("score_free", {"space": space}, {}, space={"name": space},
-                 runs=[run_spec(config, "score", *run) for run in runs])
+def score_group_spec(config: Mapping[str, Any], stage: str, space: str,
+                     runs: list[tuple[str, tuple[str, str, int]]]) -> Spec:
+    """Cheap scoring of many runs of a space in one job: one process, not one per run, whose
+    start-up would cost more than the scoring. `runs` holds (run stage, (space, method, seed)):
+    one score or score_all_archs spec each, the job's outputs in that order.
+
+    score_free  every supernet-free method (zero-cost proxies, structural counts)
+    score_bn    every BN-indicator run (its scores are lookups of the trained BN parameters),
+                after all of the space's BN-indicator supernets are trained
+    """
+    if stage not in SCORE_GROUPS:
+        raise HarnessError(f"unknown score group {stage!r}; one of {SCORE_GROUPS}")
+    return _spec(stage, {"space": space}, {}, space={"name": space},
+                 runs=[run_spec(config, run_stage, *run) for run_stage, run in runs])
+
+
+def score_group(method: Method) -> str | None:
+    """The grouped scoring job a method's runs are scored in, or None (SPOS, FairNAS: minutes of
+    subnet evaluation per run, a job each)."""
+    from harness.workflow.runs import seed_kind
+
+    if not method.trains_supernet:
+        return "score_free"
+    return "score_bn" if seed_kind(method) == "bn_indicator" else None
 
 
 def correlate_spec(config: Mapping[str, Any], space: str, ground_truth: str) -> Spec:
@@ -260,26 +280,28 @@ def build_plan(config: Mapping[str, Any]) -> dict[str, Spec]:
     ranked = method_runs(config, rank_spaces(config))
     searched = search_runs(config)
     trained = [r for r in dict.fromkeys(ranked + searched) if method_of(config, r[1]).trains_supernet]
+    every = [run for space in nats_spaces(config) for run in scored_runs(config, space, every=True)]
     for space in rank_spaces(config):
         specs.append(sample_archs_spec(config, space))
         specs += [retrain_shard_spec(config, space, shard) for shard in range(config["groundtruth"]["shards"])]
         specs += [correlate_spec(config, space, truth) for truth in ground_truths(config, space)]
     for space in nats_spaces(config):
-        every = bool(all_archs_methods(config, space))
-        if every:
+        if all_archs_methods(config, space):
             specs.append(sample_archs_spec(config, space, every=True))
         for dataset in config["nats_bench"]["datasets"]:
             specs.append(nats_bench_spec(config, space, dataset, every=False))
-            if every:
+            if all_archs_methods(config, space):
                 specs.append(nats_bench_spec(config, space, dataset, every=True))
-        specs += [run_spec(config, "score_all_archs", space, m, seed)
-                  for m in all_archs_methods(config, space) for seed in seeds_for(config, m)]
     specs += [run_spec(config, "train_supernet", *run) for run in trained]
-    specs += [run_spec(config, "score", *run) for run in ranked if method_of(config, run[1]).trains_supernet]
-    for space in rank_spaces(config):
-        free = [run for run in ranked if run[0] == space and not method_of(config, run[1]).trains_supernet]
-        if free:
-            specs.append(score_free_spec(config, space, free))
+    scored = [("score", run) for run in ranked] + [("score_all_archs", run) for run in every]
+    specs += [run_spec(config, stage, *run) for stage, run in scored
+              if score_group(method_of(config, run[1])) is None]
+    for space in dict.fromkeys(run[0] for _, run in scored):
+        for group in SCORE_GROUPS:
+            runs = [(stage, run) for stage, run in scored
+                    if run[0] == space and score_group(method_of(config, run[1])) == group]
+            if runs:
+                specs.append(score_group_spec(config, group, space, runs))
     specs += [run_spec(config, stage, *run) for run in searched for stage in ("search", "final")]
     return {spec["id"]: spec for spec in specs}
 
@@ -300,22 +322,32 @@ def stage_spec(config: Mapping[str, Any], stage: str, **names: Any) -> Spec:
     raise HarnessError(f"stage {stage!r} has no command-line spec")
 
 
-def score_specs(plan: Mapping[str, Spec], space: str, every: bool = False) -> list[Spec]:
+def scored_runs(config: Mapping[str, Any], space: str, every: bool = False) -> list[tuple[str, str, int]]:
+    """(space, method, seed) of every run scored on `space`'s sample (or, with `every`, on (a
+    sample of) all its architectures), in the config's order: the order of the correlate
+    command's inputs and so of its rows."""
+    if every:
+        return [(space, m, seed) for m in all_archs_methods(config, space) for seed in seeds_for(config, m)]
+    return method_runs(config, [space]) if space in rank_spaces(config) else []
+
+
+def score_specs(plan: Mapping[str, Spec], config: Mapping[str, Any], space: str, every: bool = False) -> list[Spec]:
     """The score specs of a space's sample (or, with `every`, of all its architectures), also
-    those folded into its score_free job."""
-    found = []
+    those folded into its grouped scoring jobs (SCORE_GROUPS), in scored_runs order."""
+    stage = "score_all_archs" if every else "score"
+    planned = {}
     for spec in plan.values():
-        if spec["stage"] == "score_free" and not every:
-            found += [run for run in spec["runs"] if run["space"]["name"] == space]
-        elif spec["stage"] == ("score_all_archs" if every else "score") and spec["space"]["name"] == space:
-            found.append(spec)
-    return found
+        for run in spec["runs"] if spec["stage"] in SCORE_GROUPS else [spec]:
+            if run["stage"] == stage and run["space"]["name"] == space:
+                planned[(space, run["method"]["name"], run["seed"])] = run
+    return [planned[run] for run in scored_runs(config, space, every) if run in planned]
 
 
 def rule_name(spec: Mapping[str, Any]) -> str:
-    """The Snakemake rule of a job: its stage, or for a score_free job one rule per space."""
-    if spec["stage"] == "score_free":
-        return "score_free_" + spec["space"]["name"].replace("-", "_")
+    """The Snakemake rule of a job: its stage, or for a grouped scoring job one rule per space
+    (score_free_nats_tss)."""
+    if spec["stage"] in SCORE_GROUPS:
+        return spec["stage"] + "_" + spec["space"]["name"].replace("-", "_")
     return spec["stage"]
 
 
