@@ -6,7 +6,9 @@ Sources, all written by the run itself:
   {results}/benchmarks/**/*.tsv    the rules' `benchmark:` records: `s` = job wall time,
                                    `max_rss` = peak resident memory (MB)
   train.json / scoring.json / groundtruth shard CSVs   the time spent training and scoring
-                                   inside the jobs (everything else is overhead)
+                                   inside the jobs
+  correlations/*.csv.json          the time the correlate jobs spent on the statistics
+                                   (everything else is overhead)
 
 The default run is the latest complete Snakemake log that ran every job from run_config on, whose
 run_config.json equals config/config.yaml apart from results_dir (failing that, the latest that

@@ -197,6 +197,15 @@ def test_pipeline_reads_a_finished_default_run(tmp_path):
     assert peak.value == pytest.approx(812.5)
 
 
+def test_pipeline_counts_every_scoring_rule_as_scoring():
+    assert {rule: pipeline.rule_stage(rule) for rule in (
+        "score", "score_all_archs", "score_free_nats_tss", "score_bn_nats_sss", "train_supernet", "correlate",
+        "score_bnx")} == {
+        "score": "scoring", "score_all_archs": "scoring", "score_free_nats_tss": "scoring",
+        "score_bn_nats_sss": "scoring", "train_supernet": "train_supernet", "correlate": "correlate",
+        "score_bnx": "score_bnx"}
+
+
 def test_pipeline_without_a_run_says_how_to_produce_one(tmp_path):
     figures = pipeline.run_figures(pipeline.find_default_run(tmp_path), startup_s=1.0)
     _check_figures(figures)

@@ -324,11 +324,13 @@ def stage_spec(config: Mapping[str, Any], stage: str, **names: Any) -> Spec:
 
 def scored_runs(config: Mapping[str, Any], space: str, every: bool = False) -> list[tuple[str, str, int]]:
     """(space, method, seed) of every run scored on `space`'s sample (or, with `every`, on (a
-    sample of) all its architectures), in the config's order: the order of the correlate
-    command's inputs and so of its rows."""
+    sample of) all its architectures): the order of the correlate command's inputs and so of
+    its rows. The sample's runs: those that train a supernet, then the supernet-free ones, each
+    in the config's order; every architecture's: nats_bench.all_archs_methods' order."""
     if every:
         return [(space, m, seed) for m in all_archs_methods(config, space) for seed in seeds_for(config, m)]
-    return method_runs(config, [space]) if space in rank_spaces(config) else []
+    runs = method_runs(config, [space]) if space in rank_spaces(config) else []
+    return sorted(runs, key=lambda run: not method_of(config, run[1]).trains_supernet)  # stable
 
 
 def score_specs(plan: Mapping[str, Spec], config: Mapping[str, Any], space: str, every: bool = False) -> list[Spec]:
