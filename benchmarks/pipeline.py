@@ -319,9 +319,9 @@ def run_figures(found: DefaultRun | None, startup_s: float) -> list[Figure]:
     total_s = total_job_s + snakemake_s
     overhead = 100.0 * (total_s - total_work - analysis) / total_s if total_s else float("nan")
     not_work = 100.0 * (total_s - total_work) / total_s if total_s else float("nan")
-    work["correlate"] = analysis
+    inside = {**work, "correlate": analysis}  # per stage: the seconds of its jobs that are not overhead
     per_stage = ", ".join(
-        f"{stage} {job_s[stage]:.0f} s (work {work.get(stage, 0.0):.0f} s)" for stage in sorted(job_s, key=job_s.get, reverse=True))
+        f"{stage} {job_s[stage]:.0f} s (work {inside.get(stage, 0.0):.0f} s)" for stage in sorted(job_s, key=job_s.get, reverse=True))
     n_jobs = sum(1 for j in log.jobs if j.rule != "all")
     peak = tsvs.loc[tsvs["max_rss"].idxmax()] if len(tsvs) else None
     source = f"{log.path.name} ({log.command}), results in {results}"

@@ -34,11 +34,6 @@ def planned(stage):
     return [s for s in PLAN.values() if s["stage"] == stage]
 
 
-def planned_groups():
-    """The planned grouped scoring jobs (score_free, score_bn: one per space each)."""
-    return [s for s in PLAN.values() if s["stage"] in harness_plan.SCORE_GROUPS]
-
-
 def run_path(pattern, spec_):
     return res(pattern, space=spec_["space"]["name"], method=spec_["method"]["name"], seed=spec_["seed"])
 

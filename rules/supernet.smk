@@ -100,7 +100,7 @@ rule score_all_archs:
 # the trained gammas), sample and all-architectures scoring alike; each run keeps its own
 # scores.csv / all_scores.csv and timing record. One process instead of one per run: the
 # start-up of a job costs more than these scores.
-for _group in planned_groups():
+for _group in [spec for group in harness_plan.SCORE_GROUPS for spec in planned(group)]:
     _space = _group["space"]["name"]
     _every = [s for s in _group["runs"] if s["stage"] == "score_all_archs"]
     _trained = [s for s in _group["runs"] if s["method"]["kind"] == "supernet"]

@@ -286,11 +286,12 @@ def build_plan(config: Mapping[str, Any]) -> dict[str, Spec]:
         specs += [retrain_shard_spec(config, space, shard) for shard in range(config["groundtruth"]["shards"])]
         specs += [correlate_spec(config, space, truth) for truth in ground_truths(config, space)]
     for space in nats_spaces(config):
-        if all_archs_methods(config, space):
+        scored_all = bool(all_archs_methods(config, space))
+        if scored_all:
             specs.append(sample_archs_spec(config, space, every=True))
         for dataset in config["nats_bench"]["datasets"]:
             specs.append(nats_bench_spec(config, space, dataset, every=False))
-            if all_archs_methods(config, space):
+            if scored_all:
                 specs.append(nats_bench_spec(config, space, dataset, every=True))
     specs += [run_spec(config, "train_supernet", *run) for run in trained]
     scored = [("score", run) for run in ranked] + [("score_all_archs", run) for run in every]
