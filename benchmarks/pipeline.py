@@ -35,7 +35,7 @@ from benchmarks.core import Figure, Goal, fmt_seconds, measure
 from benchmarks.fixtures import REPO_ROOT, default_config
 from harness.workflow.config import validate_config
 from harness.io import read_json
-from harness.workflow.plan import SCORE_GROUPS
+from harness.workflow.plan import SCORE_GROUPS, stage_of_rule
 
 NAME = "pipeline"
 DESCRIPTION = "pipeline: default run's wall time, overhead share, peak memory; per-job start-up"
@@ -219,9 +219,8 @@ SCORING_RULES = ("score", "score_all_archs", *SCORE_GROUPS)
 def rule_stage(rule: str) -> str:
     """The stage a Snakemake rule's jobs count under: every scoring rule (score, score_all_archs,
     the grouped score_free_<space> and score_bn_<space>) is "scoring"; any other rule is itself."""
-    if rule in SCORING_RULES or any(rule.startswith(group + "_") for group in SCORE_GROUPS):
-        return "scoring"
-    return rule
+    stage = stage_of_rule(rule)
+    return "scoring" if stage in SCORING_RULES else stage
 
 
 def _scoring_seconds(path: Path) -> float:

@@ -99,7 +99,7 @@ def checkpoint_write_time(trainer: "Trainer", repeats: int = 3) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-ckpt-") as out:
         def write() -> None:
             save_torch(trainer.supernet.state_dict(), Path(out) / CHECKPOINT_NAME.format(checkpoint=0))
-            _save_resume(Path(out) / RESUME_NAME, trainer.supernet, trainer.optimizer, rng, 0, 0, 0.0, [], "benchmark")
+            _save_resume(Path(out) / RESUME_NAME, trainer.supernet, trainer.optimizer, rng, 0, 0, 0.0, 0.0, [], "benchmark")
         return measure(write, repeats=repeats, warmup=1).median_s
 
 

@@ -10,8 +10,8 @@ relative to the results directory (config key `results_dir`, default `results`).
     {space}/{method}/seed{seed}/supernet/ckpt{checkpoint}.pt   supernet state at a curve point
     {space}/{method}/seed{seed}/supernet/resume.pt            full training state (resume)
     {space}/{method}/seed{seed}/supernet/train.json            training record: method parts,
-              epochs, steps, skipped steps, wall time, trainable/total params, checkpoints
-              [{checkpoint, epoch, step, time_s}]
+              epochs, steps, skipped steps, wall and CPU time, trainable/total params, checkpoints
+              [{checkpoint, epoch, step, time_s, cpu_time_s}]
     {space}/{method}/seed{seed}/scores.csv    checkpoint, epoch, arch_id, arch_str, score
     {space}/{method}/seed{seed}/scoring.json  time to score the sample at the final checkpoint
     {space}/{method}/seed{seed}/search.json   evolutionary + random search under a FLOPs budget

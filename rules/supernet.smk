@@ -103,7 +103,7 @@ rule score_all_archs:
 for _group in [spec for group in harness_plan.SCORE_GROUPS for spec in planned(group)]:
     _space = _group["space"]["name"]
     _every = [s for s in _group["runs"] if s["stage"] == "score_all_archs"]
-    _trained = [s for s in _group["runs"] if s["method"]["kind"] == "supernet"]
+    _trained = [s for s in _group["runs"] if method(s["method"]["name"]).trains_supernet]
     _archs = res(P.ARCHS if len(_every) < len(_group["runs"]) else P.ALL_ARCHS, space=_space)
 
     rule:

@@ -8,9 +8,9 @@ With --scale default, the harness's default network instead (nats-tss C=8, N=1, 
 Fashion-MNIST's shape 1x16x16): what each proxy costs per architecture in the default run.
 
 Writes OUT/scores_<method>.csv (arch_str, accuracy, score) and OUT/summary.csv (method, n, Kendall
-tau and Spearman rho with 95% percentile-bootstrap CIs over architectures, seconds per
-architecture), rewritten after every chunk of architectures, so a stopped run leaves the
-measurement over the prefix it reached. The subset is the first `count` rows of a
+tau and Spearman rho with 95% percentile-bootstrap CIs over architectures, wall seconds per
+architecture: with --workers, of the workers together), rewritten after every chunk of
+architectures, so a stopped run leaves the measurement over the prefix it reached. The subset is the first `count` rows of a
 permutation seeded by --subset-seed, so a smaller count is a prefix of a larger one.
 
 Data-free proxies (az_nas, zen, synflow, l2_norm) follow their published protocol exactly. The
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 import time
 from pathlib import Path
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--subset-seed", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0, help="the scoring seed (inits, inputs, batches)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="AZ-NAS only: processes that share each chunk (one thread each; same scores)")
     parser.add_argument("--chunk", type=int, default=20, help="archs per progress step (results rewritten after each)")
     parser.add_argument("--nats-csv", type=Path, default=None,
                         help="NATS-Bench nats-tss table (default: the bundled one, harness/groundtruth/nats_bench_data)")
@@ -103,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         for start in range(0, len(archs), args.chunk):
             chunk = archs[start:start + args.chunk]
             began = time.perf_counter()
-            done.append(chunk_values(name, ctx, chunk))
+            done.append(chunk_values(name, ctx, chunk, args.workers))
             seconds += time.perf_counter() - began
             values = np.concatenate(done)
             n = len(values)
@@ -117,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
                 frame[["expressivity", "progressivity", "trainability"]] = values
             write_csv(frame, args.out / f"scores_{name}.csv")
             row = {"method": name, "scale": args.scale, "n": n, "data": used,
-                   "population_relative": method.population_relative, "seconds_per_arch": seconds / n}
+                   "population_relative": method.population_relative, "seconds_per_arch": seconds / n,
+                   "workers": args.workers if name == "az_nas" else 1}
             for label, metric in (("tau", kendall_tau), ("rho", spearman_rho)):
                 low, high = bootstrap_ci(metric, scores, truth, n_boot=1000, confidence=0.95, seed=0)
                 row.update({label: metric(scores, truth), f"{label}_lo": low, f"{label}_hi": high})
@@ -127,13 +131,15 @@ def main(argv: list[str] | None = None) -> None:
         summary.append(row)
 
 
-def chunk_values(name: str, ctx: ScoreContext, archs: np.ndarray) -> np.ndarray:
+def chunk_values(name: str, ctx: ScoreContext, archs: np.ndarray, workers: int = 1) -> np.ndarray:
     """The scores of `archs` (a chunk); for AZ-NAS, its three network components (the log-rank
-    aggregation needs the whole population, so it is done over everything scored so far)."""
+    aggregation needs the whole population, so it is done over everything scored so far),
+    computed in `workers` processes."""
     if name != "az_nas":
         return methods.resolve(name).scorer(ctx, archs)
     x = gaussian_batch(ctx)
-    return per_arch(ctx.space, archs, ctx.seed, lambda model: az_nas_components(model, x), ctx.device)
+    return per_arch(ctx.space, archs, ctx.seed, functools.partial(az_nas_components, x=x), ctx.device,
+                    workers=workers)
 
 if __name__ == "__main__":
     main()

@@ -122,6 +122,17 @@ def test_costs_have_speedups_against_spos(built):
     assert (costs["space"] == SPACE).all() and (costs["seed"] == 0).all()
 
 
+def test_training_speedup_uses_cpu_time_when_every_supernet_trained_on_a_cpu(full_tree):
+    """Wall 100 s vs 10 s (10x) but CPU 150 s vs 10 s: the costs table says 15x, beside both times."""
+    for method, cpu_s in (("spos", 150.0), ("bnnas", 10.0)):
+        path = full_tree / paths.TRAIN_RECORD.format(space=SPACE, method=method, seed=0)
+        path.write_text(json.dumps({**json.loads(path.read_text()), "train_cpu_time_s": cpu_s, "device": "cpu"}))
+    run_report(full_tree)
+    costs = pd.read_csv(full_tree / paths.REPORT_COSTS).set_index("method")
+    assert costs.loc["bnnas", "train_speedup_vs_baseline"] == pytest.approx(15.0)
+    assert costs["train_cpu_time_s"].tolist() == [150.0, 10.0] and costs["train_time_s"].tolist() == [100.0, 10.0]
+
+
 def test_costs_without_spos_have_nan_speedups(full_tree):
     (full_tree / paths.TRAIN_RECORD.format(space=SPACE, method="spos", seed=0)).unlink()
     (full_tree / paths.SCORING_RECORD.format(space=SPACE, method="spos", seed=0)).unlink()

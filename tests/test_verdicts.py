@@ -134,6 +134,22 @@ def test_early_bird_rule_each_way():
     assert v.early_bird_verdicts(early_bird_scores(middling, final))[0]["verdict"] == INCONCLUSIVE
 
 
+def test_train_speedup_compares_cpu_time_when_every_run_has_it():
+    """Wall times that a loaded host scattered (ratios 3x-45x: inconclusive) beside CPU times
+    that say ~15x on every seed (confirmed): the verdict follows the CPU time and names it; a
+    run without CPU time (trained on a GPU, or an older record) puts every run back on wall time."""
+    table = costs({"spos": [30.0, 31.0, 29.0], "bnnas": [10.0, 0.7, 2.0]}, {"spos": [1.0] * 3, "bnnas": [1e-6] * 3})
+    table["train_cpu_time_s"] = table["method"].map({"spos": 45.0, "bnnas": 3.0}) + 0.1 * table["seed"]
+    assert v.train_time_column(table) == "train_cpu_time_s"
+    (train,) = [r for r in v.speedup_verdicts(table) if r["claim"] == v.TRAIN_CLAIM]
+    assert train["verdict"] == CONFIRMED and "train_cpu_time_s" in train["scope"]
+    assert train["measured"] == pytest.approx(np.exp(np.mean(np.log([45 / 3, 45.1 / 3.1, 45.2 / 3.2]))))
+    table.loc[table["method"].eq("spos") & table["seed"].eq(1), "train_cpu_time_s"] = np.nan
+    assert v.train_time_column(table) == "train_time_s"
+    (train,) = [r for r in v.speedup_verdicts(table) if r["claim"] == v.TRAIN_CLAIM]
+    assert train["verdict"] == INCONCLUSIVE and "train_time_s" in train["scope"]
+
+
 def test_verdicts_table_reads_a_results_tree(tmp_path: Path):
     rng = np.random.default_rng(1)
     for method, baseline, train_s, per_arch, top1 in (("spos", None, 30.0, 1.0, 85.0),
@@ -141,7 +157,8 @@ def test_verdicts_table_reads_a_results_tree(tmp_path: Path):
         for seed in range(2):
             where = {"space": SPACE, "method": method, "seed": seed}
             record = {"method": {"baseline": baseline}}
-            for pattern, extra in ((paths.TRAIN_RECORD, {"train_time_s": train_s * (1 + 0.01 * seed)}),
+            train = {"train_time_s": train_s * (1 + 0.01 * seed), "train_cpu_time_s": 1.5 * train_s, "device": "cpu"}
+            for pattern, extra in ((paths.TRAIN_RECORD, train),
                                    (paths.SCORING_RECORD, {"time_per_arch_s": per_arch}), (paths.SEARCH, {})):
                 path = tmp_path / pattern.format(**where)
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,9 +179,16 @@ def test_verdicts_table_reads_a_results_tree(tmp_path: Path):
     by_claim = table.set_index("claim")
     assert by_claim.loc[v.RANKING_CLAIM, "verdict"] == CONFIRMED
     assert by_claim.loc[v.TRAIN_CLAIM, "verdict"] == CONFIRMED  # ~15x over 2 seeds
+    assert "train_cpu_time_s" in by_claim.loc[v.TRAIN_CLAIM, "scope"]
     assert by_claim.loc[v.EVAL_CLAIM, "verdict"] == INCONCLUSIVE  # 10,000x
     assert by_claim.loc[v.SEARCH_CLAIM, "measured"] == pytest.approx(0.2)
     assert by_claim.loc[v.EARLY_BIRD_CLAIM, "scope"].startswith(f"{SPACE}: bnnas scores at checkpoint 0 vs 1")
+    # a supernet trained on a GPU: its process CPU time is not the work, so the speed-up falls back to wall time
+    gpu_record = tmp_path / paths.TRAIN_RECORD.format(space=SPACE, method="spos", seed=1)
+    gpu_record.write_text(json.dumps({**json.loads(gpu_record.read_text()), "device": "cuda:0"}))
+    missing = v.load_costs(tmp_path).set_index(["method", "seed"])["train_cpu_time_s"].isna()
+    assert missing[missing].index.tolist() == [("spos", 1)]
+    assert "train_time_s" in v.verdicts_table(tmp_path).set_index("claim").loc[v.TRAIN_CLAIM, "scope"]
     # the report passes its manifest's files: runs on disk that the config no longer plans reach no verdict
     assert v.verdicts_table(tmp_path, files=set())["reason"].str.startswith("not measured").all()
 

@@ -35,7 +35,7 @@ from harness.io import atomic_path, read_json, write_csv  # noqa: E402
 from harness.groundtruth.nats_bench import SPACES as NATS_SPACES  # noqa: E402
 from harness.workflow.plan import manifest_files  # noqa: E402
 from harness.analysis.paper import PUBLISHED  # noqa: E402
-from harness.analysis.verdicts import difference_outcome, verdicts_table  # noqa: E402
+from harness.analysis.verdicts import difference_outcome, train_time_column, verdicts_table  # noqa: E402
 from harness.report.bn_section import bn_indicator_blocks  # noqa: E402
 from harness.report.claims import verdicts_display  # noqa: E402
 from harness.report.figures import cost_figure, curve_figure, forest_figure, pareto_figure, scatter_figure  # noqa: E402
@@ -43,8 +43,8 @@ from harness.report.tables import collapse, describe_method, humanize, seed_spre
 
 BASELINE_METHOD = "spos"
 COST_COLUMNS = [
-    "space", "method", "seed", "epochs", "steps", "train_time_s", "trainable_params", "total_params",
-    "baseline", "time_per_arch_s", "train_speedup_vs_baseline", "scoring_speedup_vs_baseline",
+    "space", "method", "seed", "epochs", "steps", "train_time_s", "train_cpu_time_s", "trainable_params",
+    "total_params", "baseline", "time_per_arch_s", "train_speedup_vs_baseline", "scoring_speedup_vs_baseline",
 ]  # fmt: skip
 TABLE_METRICS = {"kendall_tau": "Kendall τ [CI]", "spearman_rho": "Spearman ρ [CI]"}
 LIBRARIES = ["torch", "numpy", "pandas", "scipy", "seaborn", "matplotlib", "snakemake"]
@@ -170,6 +170,8 @@ def cost_row(space: str, run: Run) -> dict[str, Any]:
         "epochs": train.get("epochs"),
         "steps": train.get("steps"),
         "train_time_s": train.get("train_time_s", 0.0 if run.train is None and run.scoring else None),
+        # CPU seconds only for a run on a CPU device: a GPU's work is not the process's CPU time
+        "train_cpu_time_s": train.get("train_cpu_time_s") if train.get("device", "cpu") == "cpu" else None,
         "trainable_params": train.get("trainable_params"),
         "total_params": train.get("total_params"),
         "time_per_arch_s": scoring.get("time_per_arch_s"),
@@ -178,19 +180,21 @@ def cost_row(space: str, run: Run) -> dict[str, Any]:
 
 def costs_table(results: Results) -> pd.DataFrame:
     """One row per (space, method, seed), with speed-ups against its baseline (spos or fairnas)
-    of the same space and seed: baseline time / this time (NaN where the baseline did not run)."""
+    of the same space and seed: baseline time / this time (NaN where the baseline did not run);
+    the training speed-up from the time that train_time_column picks (CPU seconds on a CPU)."""
     rows = [cost_row(space.name, run) for space in results.spaces for run in space.runs]
     if not rows:
         return pd.DataFrame(columns=COST_COLUMNS)
     costs = pd.DataFrame(rows)
-    for column in ["epochs", "train_time_s", "time_per_arch_s"]:
+    for column in ["epochs", "train_time_s", "train_cpu_time_s", "time_per_arch_s"]:
         costs[column] = costs[column].astype(float)
     for column in ["steps", "trainable_params", "total_params"]:
         costs[column] = costs[column].astype("Int64")
-    timed = costs[["space", "seed", "method", "train_time_s", "time_per_arch_s"]].rename(columns={"method": "baseline"})
+    train_column = train_time_column(costs)
+    timed = costs[["space", "seed", "method", train_column, "time_per_arch_s"]].rename(columns={"method": "baseline"})
     merged = costs.merge(timed, on=["space", "seed", "baseline"], how="left", suffixes=("", "_base"))
-    trains = merged["train_time_s"].where(merged["train_time_s"] > 0)  # no supernet: no training speed-up
-    costs["train_speedup_vs_baseline"] = (merged["train_time_s_base"] / trains).to_numpy()
+    trains = merged[train_column].where(merged["train_time_s"] > 0)  # no supernet: no training speed-up
+    costs["train_speedup_vs_baseline"] = (merged[f"{train_column}_base"] / trains).to_numpy()
     costs["scoring_speedup_vs_baseline"] = (merged["time_per_arch_s_base"] / merged["time_per_arch_s"]).to_numpy()
     return costs[COST_COLUMNS]
 
@@ -213,6 +217,7 @@ def comparison_table(results: Results, costs: pd.DataFrame) -> pd.DataFrame:
                 "top1_pct_std": 100 * best["test_acc"].std(ddof=1),  # NaN for one seed: no spread
                 "flops_M": best["flops_M"].mean(), "params_M": best["params_M"].mean(),
                 "supernet_train_time_s": cost["train_time_s"].mean(),
+                "supernet_train_cpu_time_s": cost["train_cpu_time_s"].mean(),
                 "search_time_s": sum(e["wall_time_s"] for e in evolution) / len(runs),
                 "subnets_evaluated": evaluated / len(runs),
                 "time_per_subnet_eval_s": sum(e["score_time_s"] for e in evolution) / max(evaluated, 1),
@@ -221,9 +226,10 @@ def comparison_table(results: Results, costs: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    base = table[["space", "method", "supernet_train_time_s", "time_per_subnet_eval_s"]].rename(columns={"method": "baseline"})
+    train_column = "supernet_" + train_time_column(costs)
+    base = table[["space", "method", train_column, "time_per_subnet_eval_s"]].rename(columns={"method": "baseline"})
     merged = table.merge(base, on=["space", "baseline"], how="left", suffixes=("", "_base"))
-    table["train_speedup_vs_baseline"] = (merged["supernet_train_time_s_base"] / merged["supernet_train_time_s"]).to_numpy()
+    table["train_speedup_vs_baseline"] = (merged[f"{train_column}_base"] / merged[train_column]).to_numpy()
     table["eval_speedup_vs_baseline"] = (merged["time_per_subnet_eval_s_base"] / merged["time_per_subnet_eval_s"]).to_numpy()
     return table
 
@@ -604,7 +610,9 @@ def space_blocks(space: Space, costs: pd.DataFrame) -> list[Block]:
     else:
         blocks.append(Block("Cost", humanize(space_costs), f"{key}-cost",
                             intro="Speed-up = baseline time / method time (baseline: spos, or fairnas for methods on "
-                                  "the strict-fairness sampler; same space and seed)."))
+                                  "the strict-fairness sampler; same space and seed). The training speed-up compares "
+                                  "CPU seconds when every supernet trained on a CPU (wall time grows with whatever "
+                                  "else shares the cores), wall seconds otherwise."))
         timed = cost_data(costs, space)
         if (timed[["train_time_s", "time_per_arch_s"]] > 0).any().any():
             blocks.append(Block("Cost on a log scale", cost_figure(timed), f"{key}-cost-log"))

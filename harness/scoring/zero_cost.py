@@ -79,17 +79,23 @@ def weight_layers(model: nn.Module) -> list[nn.Module]:
 
 def per_arch(space: SearchSpace, archs: Sequence[Sequence[int]] | np.ndarray, seed: int,
              proxy: Callable[[nn.Module], Any], device: torch.device | str = "cpu",
-             groups: Sequence[Hashable] | None = None) -> np.ndarray:
+             groups: Sequence[Hashable] | None = None, workers: int = 1) -> np.ndarray:
     """proxy(subnet) for every arch, each subnet built just after torch.manual_seed(seed): shape
     (n,) for a proxy that returns a float, (n, k) for one that returns k values (e.g. AZ-NAS's
     components).
 
     `groups` (optional, one key per arch) marks architectures known to compute the same function
     (e.g. isomorphic cells): only the first of each group is built and scored, the others take
-    its score. Without it every architecture is scored."""
+    its score. Without it every architecture is scored.
+
+    `workers` > 1 scores contiguous shards of the archs in that many processes (spawned, one
+    intra-op thread each; space and proxy must pickle, e.g. functools.partial of a module-level
+    function). Because every subnet is seeded on its own, the scores equal the serial ones."""
     archs = [tuple(int(a) for a in arch) for arch in archs]
     if groups is not None and len(groups) != len(archs):
         raise HarnessError(f"groups has {len(groups)} keys for {len(archs)} architectures")
+    if workers > 1 and len(archs) > 1:
+        return _per_arch_in_processes(space, archs, seed, proxy, device, groups, workers)
     scores: list[Any] = []
     done: dict[Hashable, Any] = {}
     with torch.random.fork_rng(devices=[]):
@@ -103,6 +109,34 @@ def per_arch(space: SearchSpace, archs: Sequence[Sequence[int]] | np.ndarray, se
                 done[key] = proxy(model)
             scores.append(done[key])
     return np.asarray(scores, dtype=np.float64).reshape(len(archs), *np.shape(scores)[1:])
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _per_arch_in_processes(space: SearchSpace, archs: list[tuple[int, ...]], seed: int,
+                           proxy: Callable[[nn.Module], Any], device: torch.device | str,
+                           groups: Sequence[Hashable] | None, workers: int) -> np.ndarray:
+    """per_arch's parallel path: the first arch of every group (each arch without groups) scored
+    in `workers` spawned processes, then every arch given its group's score, as in the serial path."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    keys = list(groups) if groups is not None else list(range(len(archs)))
+    first_of: dict[Hashable, int] = {}
+    for i, key in enumerate(keys):
+        first_of.setdefault(key, i)
+    first = list(first_of.values())  # ascending
+    scored = [archs[i] for i in first]
+    bounds = np.linspace(0, len(scored), min(workers, len(scored)) + 1).astype(int)
+    with ProcessPoolExecutor(len(bounds) - 1, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_one_thread) as pool:
+        futures = [pool.submit(per_arch, space, scored[lo:hi], seed, proxy, device)
+                   for lo, hi in itertools.pairwise(bounds.tolist())]
+        values = np.concatenate([future.result() for future in futures])
+    by_key = {keys[i]: value for i, value in zip(first, values)}
+    return np.stack([by_key[key] for key in keys])
 
 
 def seeded_batches(ctx: ScoreContext, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -89,6 +90,7 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
     step, skipped, elapsed, checkpoints = state["step"], state["skipped"], state["elapsed"], state["checkpoints"]
     bar = tqdm(total=schedule.total_steps, initial=step, desc=f"{space.name}/{method.name}", disable=not progress)
     started = time.perf_counter() - elapsed
+    cpu_started = time.process_time() - state["cpu_elapsed"]
     supernet.train()
     while step < schedule.total_steps:
         epoch, offset = divmod(step, schedule.steps_per_epoch)
@@ -107,10 +109,11 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
                 index = schedule.checkpoint_steps.index(step)
                 save_torch(supernet.state_dict(), out_dir / CHECKPOINT_NAME.format(checkpoint=index))
                 checkpoints.append({"checkpoint": index, "epoch": schedule.epoch_at(step), "step": step,
-                                    "time_s": time.perf_counter() - started, **gamma0.diagnose(supernet)})
+                                    "time_s": time.perf_counter() - started,
+                                    "cpu_time_s": _known(time.process_time() - cpu_started), **gamma0.diagnose(supernet)})
             if offset == schedule.steps_per_epoch and step < schedule.total_steps:
                 _save_resume(out_dir / RESUME_NAME, supernet, optimizer, rng, step, skipped,
-                             time.perf_counter() - started, checkpoints, run_key)
+                             time.perf_counter() - started, time.process_time() - cpu_started, checkpoints, run_key)
     bar.close()
     record = {
         "method": method.describe(),
@@ -121,6 +124,9 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
         "paths_per_step": paths_per_step,
         "skipped_steps": skipped,
         "train_time_s": checkpoints[-1]["time_s"],
+        # CPU seconds of this process (all its threads) until the final checkpoint was written: on
+        # a CPU device the work done, which unlike wall time does not grow when other jobs share the cores
+        "train_cpu_time_s": checkpoints[-1]["cpu_time_s"],
         "trainable_params": sum(p.numel() for p in trainable),
         "total_params": sum(p.numel() for p in supernet.parameters()),
         "recipe": asdict(recipe),
@@ -195,16 +201,22 @@ def _data_key(data: DataSplits) -> dict[str, Any]:
     return {**described, "provenance": provenance}
 
 
+def _known(seconds: float) -> float | None:
+    """None for a CPU time that is not known (NaN: resumed from a file that did not keep it)."""
+    return None if math.isnan(seconds) else seconds
+
+
 def _save_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, rng: np.random.Generator,
-                 step: int, skipped: int, elapsed: float, checkpoints: list[dict[str, Any]], run_key: str) -> None:
+                 step: int, skipped: int, elapsed: float, cpu_elapsed: float, checkpoints: list[dict[str, Any]],
+                 run_key: str) -> None:
     save_torch({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                "skipped": skipped, "elapsed": elapsed, "checkpoints": checkpoints,
+                "skipped": skipped, "elapsed": elapsed, "cpu_elapsed": cpu_elapsed, "checkpoints": checkpoints,
                 "rng": _rng_state_to_tensor(rng), "run": run_key}, path)
 
 
 def _load_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                  rng: np.random.Generator, run_key: str) -> dict[str, Any]:
-    fresh = {"step": 0, "skipped": 0, "elapsed": 0.0, "checkpoints": []}
+    fresh = {"step": 0, "skipped": 0, "elapsed": 0.0, "cpu_elapsed": 0.0, "checkpoints": []}
     if not path.exists():
         return fresh
     try:
@@ -224,7 +236,8 @@ def _load_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     except Exception as exc:
         raise HarnessError(f"cannot resume from {path}: {exc}. Delete it to restart this training from scratch.") from exc
     rng.bit_generator.state = _rng_state_from_tensor(state["rng"])
-    return {k: state[k] for k in fresh}
+    # a resume file from before CPU time was kept: the CPU time so far is unknown (NaN), not 0
+    return {**{k: state[k] for k in fresh if k != "cpu_elapsed"}, "cpu_elapsed": state.get("cpu_elapsed", float("nan"))}
 
 
 def _why_different(saved: object, current: str) -> str:

@@ -354,6 +354,11 @@ def rule_name(spec: Mapping[str, Any]) -> str:
     return spec["stage"]
 
 
+def stage_of_rule(rule: str) -> str:
+    """The stage whose jobs a Snakemake rule runs: rule_name read backwards."""
+    return next((group for group in SCORE_GROUPS if rule.startswith(group + "_")), rule)
+
+
 def spec_for(plan: Mapping[str, Spec], stage: str, **wildcards: Any) -> Spec:
     """The planned spec of one job; HarnessError if the config plans no such job."""
     key = job_id(stage, **wildcards)
