@@ -16,6 +16,7 @@ from harness import paths
 from harness.analysis.verdicts import difference_outcome
 from harness.cli import main
 from harness.io import write_json
+from harness.report import page as page_module
 
 TRAIN_TIME_S = {"spos": 100.0, "bnnas": 10.0}
 TIME_PER_ARCH_S = {"spos": 2.0, "bnnas": 0.1}
@@ -159,6 +160,16 @@ def test_html_is_self_contained_with_tables_figures_and_provenance(built):
     assert "cfg-1" in page and "abc123" in page  # config and dataset provenance
     assert "seaborn" in page and "scipy" in page  # library versions
     assert "Ground-truth protocol" in page and "5000" in page and "0, 1" in page and "archs trained more than once" in page
+    assert "CPU model" in page and "torch CPU capability" in page  # host facts that move trained results
+
+
+def test_cpu_model_reads_the_first_model_name_of_cpuinfo(monkeypatch):
+    cpuinfo = "processor\t: 0\nvendor_id\t: X\nmodel name\t: Example CPU 9000 @ 3.0GHz\n\nprocessor\t: 1\nmodel name\t: Other\n"
+    assert page_module.cpu_model(cpuinfo) == "Example CPU 9000 @ 3.0GHz"
+    monkeypatch.setattr(page_module.platform, "processor", lambda: "")
+    assert page_module.cpu_model("processor\t: 0\nmodel name\t:   \n") == "unknown"  # no name: say so
+    monkeypatch.setattr(page_module.platform, "processor", lambda: "arm")
+    assert page_module.cpu_model("") == "arm"
 
 
 def test_verdicts_come_first_then_one_figure(built):

@@ -662,16 +662,34 @@ def git_state(repo: Path) -> dict[str, str]:
     return {"commit": commit[:12], "dirty": "yes (uncommitted changes)" if git("status", "--porcelain") else "no"}
 
 
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's model name: the first "model name" of /proc/cpuinfo (`cpuinfo`, its text, read
+    when None), else platform.processor(), else "unknown"."""
+    if cpuinfo is None:
+        source = Path("/proc/cpuinfo")
+        cpuinfo = source.read_text(errors="replace") if source.is_file() else ""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return platform.processor() or "unknown"
+
+
 def hardware() -> dict[str, str]:
+    """The report job's machine. The CPU model and torch's CPU capability (the vector kernels it
+    picked) are here because float results of long training differ between hosts: README,
+    "Across hosts"."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else float("nan")
     try:
         import torch
 
         accelerator = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU only)"
+        capability = torch.backends.cpu.get_cpu_capability()
     except ImportError:
-        accelerator = "unknown (no torch)"
-    return {"machine": platform.machine(), "system": platform.platform(terse=True),
-            "CPU cores": str(os.cpu_count()), "memory (GiB)": f"{memory:.0f}", "GPU": accelerator}
+        accelerator = capability = "unknown (no torch)"
+    return {"machine": platform.machine(), "system": platform.platform(terse=True), "CPU model": cpu_model(),
+            "torch CPU capability": capability, "CPU cores": str(os.cpu_count()),
+            "memory (GiB)": f"{memory:.0f}", "GPU": accelerator}
 
 
 def run_times(results: Results) -> dict[str, str]:
