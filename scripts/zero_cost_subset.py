@@ -10,8 +10,9 @@ Fashion-MNIST's shape 1x16x16): what each proxy costs per architecture in the de
 Writes OUT/scores_<method>.csv (arch_str, accuracy, score) and OUT/summary.csv (method, n, Kendall
 tau and Spearman rho with 95% percentile-bootstrap CIs over architectures, wall seconds per
 architecture: with --workers, of the workers together), rewritten after every chunk of
-architectures, so a stopped run leaves the measurement over the prefix it reached. The subset is the first `count` rows of a
-permutation seeded by --subset-seed, so a smaller count is a prefix of a larger one.
+architectures, so a stopped run leaves the measurement over the prefix it reached. The subset is
+the first `count` rows of a permutation seeded by --subset-seed, so a smaller count is a prefix
+of a larger one.
 
 Data-free proxies (az_nas, zen, synflow, l2_norm) follow their published protocol exactly. The
 others need CIFAR-10 images, which this machine does not have: they get Fashion-MNIST resized to

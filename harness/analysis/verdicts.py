@@ -287,6 +287,12 @@ def _baseline(record: dict[str, Any] | None) -> str | None:
     return ((record or {}).get("method") or {}).get("baseline")
 
 
+def train_cpu_seconds(train_record: dict[str, Any]) -> float | None:
+    """A training record's CPU seconds, only for a supernet trained on a CPU device: on a GPU the
+    process's CPU time is not the work (None there, and for records that did not keep it)."""
+    return train_record.get("train_cpu_time_s") if train_record.get("device", "cpu") == "cpu" else None
+
+
 def load_costs(root: Path, files: Collection[str] | None = None) -> pd.DataFrame:
     """space, method, seed, baseline, train_time_s, train_cpu_time_s (runs on a CPU device only),
     time_per_arch_s from the runs' records."""
@@ -298,8 +304,8 @@ def load_costs(root: Path, files: Collection[str] | None = None) -> pd.DataFrame
             key = (fields["space"], fields["method"], int(fields["seed"]))
             row = rows.setdefault(key, dict(zip(["space", "method", "seed"], key)))
             row.update({column: record.get(column) for column in columns})
-            if record.get("device", "cpu") != "cpu":  # a GPU's work is not this process's CPU time
-                row.pop("train_cpu_time_s", None)
+            if "train_cpu_time_s" in columns:
+                row["train_cpu_time_s"] = train_cpu_seconds(record)
             row["baseline"] = row.get("baseline") or _baseline(record)
     return pd.DataFrame(list(rows.values()), columns=["space", "method", "seed", "baseline", "train_time_s",
                                                       "train_cpu_time_s", "time_per_arch_s"])

@@ -112,13 +112,14 @@ def score_run(job: Job, data: DataSplits, archs_path: str, supernet_dir: str | N
     else:
         checkpoints, supernet = [{"checkpoint": 0, "epoch": 0.0}], None
 
+    warm_up = WARM_UP_ARCHS if len(checkpoints) == 1 else 0  # later checkpoints follow a call already
     frames, seconds, total, dropped = [], 0.0, 0.0, {}
     for point in checkpoints:
         if supernet is not None:
             load_checkpoint(supernet, directory / CHECKPOINT_NAME.format(checkpoint=point["checkpoint"]))
         context = ScoreContext(space=space, supernet=supernet, data=data, options=options, seed=seed, device=device)
-        if len(checkpoints) == 1:  # see WARM_UP_ARCHS
-            method.scorer(context, matrix[:WARM_UP_ARCHS])
+        if warm_up:
+            method.scorer(context, matrix[:warm_up])
         started = time.perf_counter()
         scores = np.asarray(method.scorer(context, matrix), dtype=float)
         seconds = time.perf_counter() - started
@@ -132,7 +133,7 @@ def score_run(job: Job, data: DataSplits, archs_path: str, supernet_dir: str | N
     table = pd.concat(frames, ignore_index=True)
     summary = {"method": method.describe(), "n_archs": len(archs), "checkpoint": checkpoints[-1]["checkpoint"],
                "score_time_s": seconds, "time_per_arch_s": seconds / len(archs),
-               "untimed_warm_up_archs": WARM_UP_ARCHS if len(checkpoints) == 1 else 0,
+               "untimed_warm_up_archs": warm_up,
                "all_checkpoints_score_time_s": total, "device": str(device),
                "nonfinite_dropped": dropped,  # {checkpoint: archs dropped} (scoring.drop_nonfinite)
                "threads": config["threads"] if job.threads is None else job.threads}

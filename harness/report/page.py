@@ -35,7 +35,7 @@ from harness.io import atomic_path, read_json, write_csv  # noqa: E402
 from harness.groundtruth.nats_bench import SPACES as NATS_SPACES  # noqa: E402
 from harness.workflow.plan import manifest_files  # noqa: E402
 from harness.analysis.paper import PUBLISHED  # noqa: E402
-from harness.analysis.verdicts import difference_outcome, train_time_column, verdicts_table  # noqa: E402
+from harness.analysis.verdicts import difference_outcome, train_cpu_seconds, train_time_column, verdicts_table  # noqa: E402
 from harness.report.bn_section import bn_indicator_blocks  # noqa: E402
 from harness.report.claims import verdicts_display  # noqa: E402
 from harness.report.figures import cost_figure, curve_figure, forest_figure, pareto_figure, scatter_figure  # noqa: E402
@@ -170,8 +170,7 @@ def cost_row(space: str, run: Run) -> dict[str, Any]:
         "epochs": train.get("epochs"),
         "steps": train.get("steps"),
         "train_time_s": train.get("train_time_s", 0.0 if run.train is None and run.scoring else None),
-        # CPU seconds only for a run on a CPU device: a GPU's work is not the process's CPU time
-        "train_cpu_time_s": train.get("train_cpu_time_s") if train.get("device", "cpu") == "cpu" else None,
+        "train_cpu_time_s": train_cpu_seconds(train),
         "trainable_params": train.get("trainable_params"),
         "total_params": train.get("total_params"),
         "time_per_arch_s": scoring.get("time_per_arch_s"),
