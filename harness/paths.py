@@ -30,8 +30,11 @@ relative to the results directory (config key `results_dir`, default `results`).
               ground_truth, n, metric, value, ci_low, ci_high, seeds, ci_sources, relation
               (seed -1: mean over seeds; metric kendall_tau_diff_vs_<other>: paired differences;
               methods "retraining-reliability" and "perfect-scorer": see harness.commands.correlate)
-    report/index.html, report/correlations.csv, report/costs.csv, report/comparison.csv,
-    report/verdicts.csv (harness.analysis.verdicts: claim, scope, measured, ci_low, ci_high, verdict, reason)
+    report/correlations.csv, costs.csv, comparison.csv, verdicts.csv (harness.analysis.verdicts), tables/,
+    figures/, outline.json    the analyse job's output (harness.report.outline)
+    report/provenance.json    the provenance job's output (harness.commands.provenance)
+    report/index.html         the rendered page (harness.report.render)
+    verification/verification.csv   the latest verify of this folder (harness.commands.verify)
 """
 
 from __future__ import annotations
@@ -67,4 +70,7 @@ REPORT_COSTS = "report/costs.csv"
 REPORT_COMPARISON = "report/comparison.csv"
 REPORT_VERDICTS = "report/verdicts.csv"
 REPORT_FIGURES = "report/figures"  # every figure of the report as a PNG
-REPORT_TABLES = "report/tables"  # every table of the report as Markdown and LaTeX
+REPORT_TABLES = "report/tables"  # every table of the report as CSV (as shown), Markdown and LaTeX
+REPORT_OUTLINE = "report/outline.json"  # the page's blocks in order (harness.report.outline)
+REPORT_PROVENANCE = "report/provenance.json"  # code version, machine, libraries, determinism (provenance job)
+VERIFICATION = "verification/verification.csv"  # the latest `python -m harness verify` of this results folder

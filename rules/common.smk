@@ -73,4 +73,5 @@ def correlate_settings(w):
 
 
 def report_targets():
-    return [res(P.REPORT_HTML), res(P.REPORT_CORRELATIONS), res(P.REPORT_COSTS), res(P.REPORT_COMPARISON)]
+    return [res(P.REPORT_HTML), res(P.REPORT_CORRELATIONS), res(P.REPORT_COSTS), res(P.REPORT_COMPARISON),
+            res(P.REPORT_VERDICTS)]

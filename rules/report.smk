@@ -43,14 +43,32 @@ CAPTIONS = "../snakemake_report"
 report: f"{CAPTIONS}/workflow.rst"
 
 
-# The report reads the manifest (written from the plan): the files of the configured runs, and
-# nothing else under the results directory.
-rule report:
+# The last stage, in three jobs: provenance (where the run ran, once), analyse (every number,
+# table and figure of the report, as files: the same files feed `snakemake --report`) and report
+# (index.html rendered from them; nothing is computed there). Analysis reads the manifest (written
+# from the plan): the files of the configured runs, and nothing else under the results directory.
+rule provenance:
     input:
         manifest=res(harness_plan.MANIFEST),
         files=[res(f) for f in harness_plan.report_files(config)],
     output:
-        html=report(res(P.REPORT_HTML), caption=f"{CAPTIONS}/index.rst", category="Report"),
+        res(P.REPORT_PROVENANCE),
+    params:
+        results=R,
+    conda:
+        CONDA_ENV
+    log:
+        res("logs/provenance.log"),
+    shell:
+        "python -m harness provenance --results {params.results} --output {output} > {log} 2>&1"
+
+
+rule analyse:
+    input:
+        manifest=res(harness_plan.MANIFEST),
+        files=[res(f) for f in harness_plan.report_files(config)],
+    output:
+        outline=res(P.REPORT_OUTLINE),
         correlations=report(res(P.REPORT_CORRELATIONS), caption=f"{CAPTIONS}/csv.rst", category="Data"),
         costs=report(res(P.REPORT_COSTS), caption=f"{CAPTIONS}/csv.rst", category="Data"),
         comparison=report(res(P.REPORT_COMPARISON), caption=f"{CAPTIONS}/csv.rst", category="Data"),
@@ -60,7 +78,28 @@ rule report:
         tables=report(directory(res(P.REPORT_TABLES)), patterns=["{name}.md"],
                       caption=f"{CAPTIONS}/tables.rst", category="Tables"),
     params:
-        results=lambda w, output: os.path.dirname(os.path.dirname(output.html)),
+        results=R,
+    conda:
+        CONDA_ENV
+    log:
+        res("logs/analyse.log"),
+    benchmark:
+        res("benchmarks/analyse.tsv")
+    shell:
+        "python -m harness analyse --results {params.results} --manifest {input.manifest}"
+        " --output $(dirname {output.outline}) > {log} 2>&1"
+
+
+rule report:
+    input:
+        outline=res(P.REPORT_OUTLINE),
+        provenance=res(P.REPORT_PROVENANCE),
+        figures=res(P.REPORT_FIGURES),
+        tables=res(P.REPORT_TABLES),
+    output:
+        html=report(res(P.REPORT_HTML), caption=f"{CAPTIONS}/index.rst", category="Report"),
+    params:
+        results=R,
     conda:
         CONDA_ENV
     log:
@@ -68,5 +107,4 @@ rule report:
     benchmark:
         res("benchmarks/report.tsv")
     shell:
-        "python -m harness report --results {params.results} --manifest {input.manifest}"
-        " --output $(dirname {output.html}) > {log} 2>&1"
+        "python -m harness report --results {params.results} --output $(dirname {output.html}) > {log} 2>&1"

@@ -7,18 +7,19 @@ import pandas as pd
 
 from matplotlib.figure import Figure
 
-from harness.report.bn_section import bn_indicator_blocks, bn_indicator_table, departure_sentence, sweep_runs
-from harness.report.page import Run, Space
 from harness.analysis.structure_control import METRIC_NAME
+from harness.report.bn_section import bn_indicator_table, departure_sentence, sweep_figure, sweep_runs
+from harness.results.model import Run, SpaceResults
+from harness.results.records import TrainingRecord
 
 
 def _train(steps: int, fraction: float, determined: bool, recipe: str = "official") -> dict:
-    method = {"scorer": "bn_indicator", "sampler": "uniform", "trainable": "bn", "recipe": recipe,
+    method = {"family": "bn-nas", "scorer": "bn_indicator", "sampler": "uniform", "trainable": "bn", "recipe": recipe,
               "epoch_fraction": fraction, "options": {"statistic": "abs_gamma"}, "space_knobs": {}}
     points = [{"checkpoint": i, "step": steps * (i + 1) // 2, "epoch": 0.0, "gamma_drift_max": 0.1 * (i + 1),
                "gamma_drift_mean": 0.01, "op_score_spread_max": 0.05, "conv_count_determined": determined,
                "conv_count_margin": 2.9 if determined else -0.5} for i in range(2)]
-    return {"method": method, "steps": steps, "checkpoints": points}
+    return TrainingRecord.of({"method": method, "steps": steps, "checkpoints": points})
 
 
 def _correlations(methods: list[str]) -> pd.DataFrame:
@@ -28,12 +29,13 @@ def _correlations(methods: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _space(determined_at_large: bool) -> Space:
-    runs = [Run("bnnas", 0, _train(78, 0.1, True), None, None),
-            Run("bnnas-budget-300pct", 0, _train(2340, 3.0, determined_at_large), None, None),
-            Run("bnnas-spos-recipe", 0, _train(78, 0.1, True, recipe="spos"), None, None),
-            Run("spos", 0, {"method": {"scorer": "validation_accuracy"}, "checkpoints": []}, None, None)]
-    return Space("nats-tss", None, runs, None, _correlations([r.method for r in runs]))
+def _space(determined_at_large: bool) -> SpaceResults:
+    spos = TrainingRecord.of({"method": {"family": "spos", "scorer": "validation_accuracy"}, "checkpoints": []})
+    runs = [Run("bnnas", 0, _train(78, 0.1, True)),
+            Run("bnnas-budget-300pct", 0, _train(2340, 3.0, determined_at_large)),
+            Run("bnnas-spos-recipe", 0, _train(78, 0.1, True, recipe="spos")),
+            Run("spos", 0, spos)]
+    return SpaceResults("nats-tss", None, runs, None, _correlations([r.method for r in runs]))
 
 
 def test_table_labels_the_paper_recipe_run_and_skips_non_bn_runs() -> None:
@@ -48,10 +50,9 @@ def test_sweep_is_the_official_uniform_runs_and_the_sentence_names_the_departure
     assert [run.method for run in sweep_runs(_space(True))] == ["bnnas", "bnnas-budget-300pct"]
     assert departure_sentence(_space(True)).startswith("At no budget up to 2340 steps")
     assert departure_sentence(_space(False)) == "The scores first reorder architectures of different conv counts at 2340 steps."
-    blocks = bn_indicator_blocks(_space(False))
-    assert [type(content) for _, content, _ in blocks][1] is Figure and "budget sweep" in blocks[1][0]
-    assert "2340 steps" in blocks[0][2]  # the departure sentence is in the table's intro
+    assert isinstance(sweep_figure(_space(False)), Figure)
 
 
 def test_nothing_when_there_is_no_bn_run() -> None:
-    assert bn_indicator_blocks(Space("nats-tss", None, [], None, None)) == []
+    empty = SpaceResults("nats-tss", None, [], None, None)
+    assert bn_indicator_table(empty).empty and sweep_figure(empty) is None

@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from harness import devices
-from harness.analysis.verdicts import EVAL_CLAIM, TRAIN_CLAIM
+from harness.analysis.claims import EVAL, TRAIN
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "config" / "smoke.yaml"
@@ -92,7 +92,7 @@ def _comparable(path: Path, root: Path):
         return _strip_timing(json.loads(text))
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     if "claim" in frame.columns:  # verdicts.csv: the speed-up claims' rows are measured wall time
-        frame = frame[~frame["claim"].isin([TRAIN_CLAIM, EVAL_CLAIM])]
+        frame = frame[~frame["claim"].isin([TRAIN.text, EVAL.text])]
         text = frame.to_csv(index=False)
     timing = timing_names(frame.columns)
     return frame.drop(columns=timing).to_csv(index=False) if timing else text

@@ -16,7 +16,7 @@ from harness import paths
 from harness.analysis.verdicts import difference_outcome
 from harness.cli import main
 from harness.io import write_json
-from harness.report import page as page_module
+from harness import environment
 
 TRAIN_TIME_S = {"spos": 100.0, "bnnas": 10.0}
 TIME_PER_ARCH_S = {"spos": 2.0, "bnnas": 0.1}
@@ -31,6 +31,7 @@ def train_record(method: str) -> dict:
             "trainable": "all" if method == "spos" else "bn", "epoch_fraction": fraction,
             "scorer": "accuracy" if method == "spos" else "bn_gamma", "options": {"batches": 2},
             "kind": "supernet", "baseline": None if method == "spos" else "spos",
+            "family": "spos" if method == "spos" else "bn-nas",
         },
         "epochs": 3.0 * fraction, "steps": int(300 * fraction), "skipped_steps": 0,
         "train_time_s": TRAIN_TIME_S[method], "trainable_params": 1000 if method == "spos" else 50,
@@ -76,6 +77,8 @@ def run_report(root: Path, spaces: tuple[str, ...] = (SPACE,)) -> Path:
     if not (root / MANIFEST).exists():
         write_manifest(root, list(spaces))
     output = root / Path(paths.REPORT_HTML).parent
+    assert main(["analyse", "--results", str(root), "--output", str(output)]) == 0
+    assert main(["provenance", "--results", str(root), "--output", str(output / "provenance.json")]) == 0
     assert main(["report", "--results", str(root), "--output", str(output)]) == 0
     return output
 
@@ -165,11 +168,11 @@ def test_html_is_self_contained_with_tables_figures_and_provenance(built):
 
 def test_cpu_model_reads_the_first_model_name_of_cpuinfo(monkeypatch):
     cpuinfo = "processor\t: 0\nvendor_id\t: X\nmodel name\t: Example CPU 9000 @ 3.0GHz\n\nprocessor\t: 1\nmodel name\t: Other\n"
-    assert page_module.cpu_model(cpuinfo) == "Example CPU 9000 @ 3.0GHz"
-    monkeypatch.setattr(page_module.platform, "processor", lambda: "")
-    assert page_module.cpu_model("processor\t: 0\nmodel name\t:   \n") == "unknown"  # no name: say so
-    monkeypatch.setattr(page_module.platform, "processor", lambda: "arm")
-    assert page_module.cpu_model("") == "arm"
+    assert environment.cpu_model(cpuinfo) == "Example CPU 9000 @ 3.0GHz"
+    monkeypatch.setattr(environment.platform, "processor", lambda: "")
+    assert environment.cpu_model("processor\t: 0\nmodel name\t:   \n") == "unknown"  # no name: say so
+    monkeypatch.setattr(environment.platform, "processor", lambda: "arm")
+    assert environment.cpu_model("") == "arm"
 
 
 def test_verdicts_come_first_then_one_figure(built):
@@ -179,14 +182,23 @@ def test_verdicts_come_first_then_one_figure(built):
     assert headings[1][1].startswith("Kendall τ of every method")
     verdicts = pd.read_csv(root / paths.REPORT_VERDICTS)
     first = page[:page.index("Kendall τ of every method")]
-    for claim, verdict in zip(verdicts["claim"], verdicts["verdict"]):  # every verdict, on the first screen
+    headline = verdicts[verdicts["headline"]]
+    assert len(headline) == 6  # one per claim
+    for claim, verdict in zip(headline["claim"], headline["verdict"]):  # every headline, on the first screen
         assert html.escape(claim) in first and verdict in first
+    assert "<details><summary>Every comparison behind the verdicts</summary>" in first  # details: collapsed
 
 
 def test_every_table_is_written_as_markdown_and_latex(built):
     root, page = built
     tables = root / paths.REPORT_TABLES
-    anchors = re.findall(r'<h[23] id="([^"]+)">[^<]*</h[23]>(?:<p>.*?</p>)?<div class="table-wrap">', page)
+    sections = re.split(r'(?=<h[23] id=")', page)
+    anchors = [re.match(r'<h[23] id="([^"]+)"', part).group(1) for part in sections[1:]
+               if '<div class="table-wrap">' in part.split("<details>")[0]]
+    from harness.report.render import PROVENANCE_SECTIONS
+
+    from_provenance_json = {kind.replace("_", "-") for kind in PROVENANCE_SECTIONS.values()}  # facts, not analysis
+    anchors = [key for key in anchors if key not in from_provenance_json]
     assert len(anchors) >= 8
     for key in anchors:
         assert (tables / f"{key}.md").read_text().count("|") > 4, key
@@ -204,7 +216,7 @@ def test_report_of_a_partial_tree_notes_what_is_missing(tmp_path):
     write_tree(tmp_path)  # scores and ground truth only: no correlations, records or config
     page = (run_report(tmp_path) / Path(paths.REPORT_HTML).name).read_text()
     assert f"No {paths.CORRELATIONS.format(space=SPACE)}" in page
-    assert f"No {paths.RUN_CONFIG}" in page and "No train.json found" in page
+    assert f"No run configuration {paths.RUN_CONFIG}" in page and "No training or scoring record found" in page
     assert "No curve" in page
     assert len(embedded_pngs(page)) == 1  # the scatter needs only scores and ground truth
     costs = pd.read_csv(tmp_path / paths.REPORT_COSTS)
@@ -230,9 +242,9 @@ def test_config_and_dataset_are_embedded_as_json(built):
 
 
 def test_a_plugged_in_section_is_rendered_and_exported(full_tree, monkeypatch):
-    from harness.report import page as report
+    from harness.report import outline as report
 
-    def gamma_section(results: report.Results):
+    def gamma_section(results):
         yield "Gamma diagnostics", pd.DataFrame({"space": [s.name for s in results.spaces], "ops with BN": [7]})
 
     monkeypatch.setattr(report, "EXTRA_SECTIONS", [gamma_section])
@@ -274,5 +286,10 @@ def test_the_report_shows_only_the_runs_of_its_manifest(full_tree):
 
 
 def test_a_missing_manifest_is_an_error(tmp_path, capsys):
-    assert main(["report", "--results", str(tmp_path)]) == 2
+    assert main(["analyse", "--results", str(tmp_path)]) == 2
     assert "no manifest" in capsys.readouterr().err
+
+
+def test_rendering_without_the_analysis_is_an_error(tmp_path, capsys):
+    assert main(["report", "--results", str(tmp_path)]) == 2
+    assert "outline.json is missing: run `python -m harness analyse" in capsys.readouterr().err

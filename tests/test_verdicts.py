@@ -1,26 +1,74 @@
-"""Each verdict rule on synthetic inputs, in each direction, and verdicts_table on a small tree."""
+"""The verdict rules and the headline rule on synthetic results whose answer is known, each way:
+which rows count (same task, not transfer), which row is the headline, what each claim's rule
+says, and that every inconclusive headline names the run that would decide it."""
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from harness import paths
+from harness.analysis import claims as C
 from harness.analysis import verdicts as v
-from harness.analysis.verdicts import CONFIRMED, INCONCLUSIVE, REFUTED
+from harness.analysis.verdicts import CONFIRMED, INCONCLUSIVE, NOT_JUDGED, REFUTED
+from harness.results.model import Results, Run, SpaceResults
+from harness.results.records import ScoringRecord, TrainingRecord
 
 SPACE = "nats-tss"
+BN = {"family": "bn-nas", "baseline": "spos", "kind": "supernet", "sampler": "uniform", "trainable": "bn",
+      "recipe": "official", "scorer": "bn_indicator", "epoch_fraction": 0.1}
+SPOS = {"family": "spos", "baseline": None, "kind": "supernet", "sampler": "uniform", "trainable": "all",
+        "recipe": "spos", "scorer": "validation_accuracy", "epoch_fraction": 1.0}
 
 
-def test_difference_outcome_each_way():
-    assert v.difference_outcome(0.01, 0.2) == "beats"
-    assert v.difference_outcome(-0.3, -0.02) == "worse"
-    assert v.difference_outcome(-0.1, 0.1) == "no detectable difference"
+def run(name: str, parts: dict, seed: int = 0, *, train_s: float = 10.0, cpu_s: float | None = None,
+        per_arch: float = 1.0, scores: pd.DataFrame | None = None, top1: float | None = None,
+        checkpoints: list[dict] | None = None) -> Run:
+    train = {"method": {"name": name, **parts}, "steps": 100, "epochs": 1.0, "train_time_s": train_s,
+             "train_cpu_time_s": cpu_s, "device": "cpu",
+             "checkpoints": checkpoints or [{"checkpoint": 0, "step": 50}, {"checkpoint": 1, "step": 100}]}
+    scoring = {"method": {"name": name, **parts}, "n_archs": 20, "time_per_arch_s": per_arch,
+               "score_time_s": 20 * per_arch}
+    final = None if top1 is None else pd.DataFrame({"rank": [0], "test_acc": [top1 / 100], "flops_M": [1.0],
+                                                     "params_M": [0.1]})
+    return Run(method=name, seed=seed, train=TrainingRecord.of(train, name), scoring=ScoringRecord.of(scoring, name),
+               scores=scores, final=final)
+
+
+def diff_row(method: str, truth: str, value: float, low: float, high: float, n: int = 24,
+             metric: str = "kendall_tau", other: str = "spos") -> dict:
+    return {"space": SPACE, "method": method, "seed": -1, "checkpoint": 1, "epoch": 1.0, "ground_truth": truth,
+            "n": n, "metric": f"{metric}_diff_vs_{other}", "value": value, "ci_low": low, "ci_high": high,
+            "seeds": 3, "ci_sources": "architectures (paired)+seeds (n=3 vs 2)", "relation": "baseline"}
+
+
+def results(runs: list[Run], correlations: list[dict] | None = None, dataset: str = "fashion-mnist",
+            methods: list[str] | None = None, scoring: dict | None = None) -> Results:
+    space = SpaceResults(name=SPACE, archs=None, runs=runs, retrain=None,
+                         correlations=pd.DataFrame(correlations) if correlations else None)
+    config = {"methods": methods or list(dict.fromkeys(r.method for r in runs)), "device": "cpu",
+              "scoring": scoring or {"recalibration_batches": 10, "recalibration_batch_size": 128,
+                                     "validation_images": 2000}}
+    return Results(root=Path("."), manifest={}, config=config, dataset={"dataset": dataset}, spaces=[space])
+
+
+def no_decider(detail, results):  # the projection is tested on its own (test_power); here: the rules
+    return {"text": "(projection)"}
+
+
+def table(res: Results) -> pd.DataFrame:
+    return v.verdicts_table(res, decide=no_decider)
+
+
+def headline(frame: pd.DataFrame, claim: C.Claim) -> pd.Series:
+    rows = frame[(frame["claim"] == claim.text) & frame["headline"]]
+    assert len(rows) == 1, rows
+    return rows.iloc[0]
+
+
+# ------------------------------------------------------------------------------------ rules
 
 
 @pytest.mark.parametrize("low, high, expected", [
@@ -29,199 +77,216 @@ def test_difference_outcome_each_way():
     (-0.2, 0.1, INCONCLUSIVE),  # spans the margin
     (float("nan"), float("nan"), INCONCLUSIVE),
 ])  # fmt: skip
-def test_ranking_rule(low, high, expected):
-    frame = pd.DataFrame([{"space": SPACE, "ground_truth": "retrain", "method": "bnnas", "seed": -1, "n": 32,
-                           "metric": "kendall_tau_diff_vs_spos", "value": (low + high) / 2, "ci_low": low,
-                           "ci_high": high, "ci_sources": "architectures (paired)+seeds (n=3 vs 2)",
-                           "relation": "baseline"}])
-    (row,) = v.ranking_verdicts(frame)
-    assert row["verdict"] == expected and row["claim"] == v.RANKING_CLAIM and "bnnas - spos" in row["scope"]
+def test_non_inferiority_each_way(low, high, expected):
+    assert v.non_inferiority(low, high, C.TAU_MARGIN) == expected
 
 
-@pytest.mark.parametrize("space, extension", [("nats-sss", True), ("nats-tss", False)])
-def test_ranking_verdict_names_the_width_space_extension(space, extension):
-    frame = pd.DataFrame([{"space": space, "ground_truth": "retrain", "method": "bnnas", "seed": -1, "n": 24,
-                           "metric": "kendall_tau_diff_vs_spos", "value": -0.4, "ci_low": -0.8, "ci_high": -0.1,
-                           "ci_sources": "architectures", "relation": "baseline"}])
-    (row,) = v.ranking_verdicts(frame)
-    assert row["verdict"] == REFUTED
-    assert ("harness extension to width search" in row["reason"]) is extension
+@pytest.mark.parametrize("low, high, expected", [(11.0, 20.0, CONFIRMED), (3.0, 9.0, REFUTED), (5.0, 20.0, INCONCLUSIVE)])
+def test_threshold_each_way(low, high, expected):
+    assert v.above_threshold(low, high, C.TRAIN_SPEEDUP) == expected
 
 
-def test_ranking_rule_ignores_ablations_and_cheap_comparisons():
-    base = {"space": SPACE, "ground_truth": "retrain", "seed": -1, "n": 32, "value": 0.1, "ci_low": 0.0,
-            "ci_high": 0.2, "ci_sources": "architectures"}
-    frame = pd.DataFrame([{**base, "method": "bnnas-beta", "metric": "kendall_tau_diff_vs_spos", "relation": "baseline"},
-                          {**base, "method": "bnnas", "metric": "kendall_tau_diff_vs_params",
-                           "relation": "best cheap answer (highest point tau)"}])
-    assert v.ranking_verdicts(frame) == []
+def test_difference_outcome_each_way():
+    assert v.difference_outcome(0.01, 0.2) == "beats"
+    assert v.difference_outcome(-0.3, -0.02) == "worse"
+    assert v.difference_outcome(-0.1, 0.1) == "no detectable difference"
 
 
-def costs(train: dict[str, list[float]], per_arch: dict[str, list[float]]) -> pd.DataFrame:
-    rows = []
-    for method, baseline in (("spos", None), ("bnnas", "spos")):
-        for seed, (t, a) in enumerate(zip(train[method], per_arch[method])):
-            rows.append({"space": SPACE, "method": method, "seed": seed, "baseline": baseline,
-                         "train_time_s": t, "time_per_arch_s": a})
-    return pd.DataFrame(rows)
+# ------------------------------------------------------------- headlines: one row per claim
 
 
-@pytest.mark.parametrize("bnnas_train, expected", [
+def test_every_claim_has_exactly_one_headline_even_with_nothing_measured():
+    frame = table(results([]))
+    assert list(frame[frame["headline"]]["claim"]) == [claim.text for claim in C.CLAIMS]
+    assert (frame["verdict"] == INCONCLUSIVE).all() and frame["sentence"].str.startswith("Not measured").all()
+
+
+def test_a_transfer_truth_is_reported_but_never_decides():
+    """NATS-Bench CIFAR-10 (transfer: the supernets trained on Fashion-MNIST) says confirmed on 200
+    archs; the retrained truth (same task) says refuted on 24: the headline is the refutation."""
+    res = results([run("bnnas", BN), run("spos", SPOS)], [
+        diff_row("bnnas", "all-nats-bench:cifar10", 0.5, 0.35, 0.65, n=200),
+        diff_row("bnnas", "retrain", -0.4, -0.7, -0.1, n=24)])
+    frame = table(res)
+    top = headline(frame, C.RANKING)
+    assert top["verdict"] == REFUTED and top["ground_truth"] == "retrain" and top["truth_task"] == "same task"
+    transfer = frame[(frame["claim"] == C.RANKING.text) & (frame["ground_truth"] == "all-nats-bench:cifar10")].iloc[0]
+    assert transfer["verdict"] == NOT_JUDGED and not transfer["counted"] and transfer["truth_task"] == "transfer"
+    assert "transfer" in transfer["evidence"]
+
+
+def test_a_same_task_benchmark_truth_decides_with_its_larger_sample():
+    """A run on CIFAR-10: NATS-Bench CIFAR-10 is the same task and has the most architectures,
+    so it is the headline (confirmed), not the 24 retrained ones (inconclusive)."""
+    res = results([run("bnnas", BN), run("spos", SPOS)], [
+        diff_row("bnnas", "all-nats-bench:cifar10", 0.05, 0.01, 0.09, n=15625),
+        diff_row("bnnas", "nats-bench:cifar100", -0.5, -0.6, -0.4, n=24),  # another task: not counted
+        diff_row("bnnas", "retrain", 0.0, -0.3, 0.3, n=24)], dataset="cifar10")
+    frame = table(res)
+    top = headline(frame, C.RANKING)
+    assert top["verdict"] == CONFIRMED and top["ground_truth"] == "all-nats-bench:cifar10"
+    assert not frame[frame["ground_truth"] == "nats-bench:cifar100"]["counted"].any()
+
+
+def test_only_transfer_truths_give_an_inconclusive_headline_that_says_why():
+    res = results([run("bnnas", BN), run("spos", SPOS)], [diff_row("bnnas", "nats-bench:cifar10", 0.5, 0.3, 0.7)])
+    top = headline(table(res), C.RANKING)
+    assert top["verdict"] == INCONCLUSIVE and "transfer" in top["sentence"] and not top["counted"]
+    assert top["would_decide"]
+
+
+def test_the_paper_setting_is_the_headline_and_a_variant_is_judged_in_the_details():
+    """A method_variants copy of bnnas (its recorded family is bn-nas) gets its own detail row;
+    the headline stays with the paper's own setting, bnnas, although the variant has more archs."""
+    variant = {**BN, "epoch_fraction": 3.0}
+    res = results([run("bnnas", BN), run("bnnas-budget-300pct", variant), run("spos", SPOS)], [
+        diff_row("bnnas", "retrain", -0.02, -0.04, 0.01),
+        diff_row("bnnas-budget-300pct", "retrain", -0.5, -0.7, -0.3, n=48)],
+        methods=["spos", "bnnas-budget-300pct", "bnnas"])
+    frame = table(res)
+    assert headline(frame, C.RANKING)["method"] == "bnnas"
+    judged = frame[(frame["claim"] == C.RANKING.text) & (frame["method"] == "bnnas-budget-300pct")].iloc[0]
+    assert judged["verdict"] == REFUTED and judged["counted"]
+
+
+def test_a_width_search_extension_is_reported_not_counted():
+    res = results([run("bnnas", BN), run("spos", SPOS)], [diff_row("bnnas", "retrain", -0.4, -0.8, -0.1)])
+    res.spaces[0].name = "nats-sss"
+    res.spaces[0].correlations["space"] = "nats-sss"
+    frame = table(res)
+    row = frame[frame["claim"] == C.RANKING.text].iloc[-1]
+    assert not row["counted"] and "width search" in row["evidence"]
+
+
+@pytest.mark.parametrize("determined, caveat", [((True, True), True), ((True, False), False)])
+def test_ranking_sentence_says_when_bnnas_scores_are_conv_count(determined, caveat):
+    runs = [run("bnnas", BN, seed, checkpoints=[{"checkpoint": 0}, {"checkpoint": 1, "conv_count_determined": flag}])
+            for seed, flag in enumerate(determined)]
+    res = results(runs + [run("spos", SPOS)], [diff_row("bnnas", "retrain", 0.1, 0.0, 0.2)])
+    top = headline(table(res), C.RANKING)
+    assert top["verdict"] == CONFIRMED and ("conv-count determined" in top["sentence"]) is caveat
+
+
+# ------------------------------------------------------------------ beyond conv count
+
+
+@pytest.mark.parametrize("value, low, high, expected", [
+    (-0.45, -0.7, -0.2, REFUTED),  # the indicator knows less than SPOS beyond conv count
+    (0.02, -0.03, 0.08, CONFIRMED),  # as much as SPOS, within the margin
+    (-0.1, -0.4, 0.2, INCONCLUSIVE),
+])  # fmt: skip
+def test_beyond_conv_count_claim_each_way(value, low, high, expected):
+    res = results([run("bnnas", BN), run("spos", SPOS)], [
+        diff_row("bnnas", "retrain", 0.0, -0.3, 0.3),
+        diff_row("bnnas", "retrain", value, low, high, metric=v.WITHIN_METRIC)])
+    top = headline(table(res), C.BEYOND_CONV)
+    assert top["verdict"] == expected and top["measured"] == value and "within conv count" in top["sentence"]
+
+
+# ----------------------------------------------------------------------- speed-ups
+
+
+@pytest.mark.parametrize("bn_cpu, expected", [
     ([2.0, 2.1, 1.9], CONFIRMED),  # ~15x
     ([6.0, 6.3, 5.8], REFUTED),  # ~5x
-    ([2.0, 6.0, 3.0], INCONCLUSIVE),  # 5x-15x: CI spans 10
-    ([2.0], INCONCLUSIVE),  # one seed: no CI
 ])  # fmt: skip
-def test_train_speedup_rule(bnnas_train, expected):
-    n = len(bnnas_train)
-    table = costs({"spos": [30.0, 31.0, 29.0][:n], "bnnas": bnnas_train},
-                  {"spos": [1.0] * n, "bnnas": [1e-6] * n})
-    train = [r for r in v.speedup_verdicts(table) if r["claim"] == v.TRAIN_CLAIM]
-    assert len(train) == 1 and train[0]["verdict"] == expected
-    if n == 1:
-        assert "one seed" in train[0]["reason"] and math.isnan(train[0]["ci_low"])
+def test_train_speedup_each_way(bn_cpu, expected):
+    runs = [run("spos", SPOS, s, train_s=60.0, cpu_s=c) for s, c in enumerate([30.0, 31.0, 29.0])]
+    runs += [run("bnnas", BN, s, train_s=9.0, cpu_s=c) for s, c in enumerate(bn_cpu)]
+    top = headline(table(results(runs)), C.TRAIN)
+    assert top["verdict"] == expected and "CPU seconds" in top["sentence"] and "train_cpu_time_s" in top["scope"]
 
 
-@pytest.mark.parametrize("bnnas_per_arch, expected", [
-    ([1e-7, 1.1e-7, 0.9e-7], CONFIRMED),  # ~10,000,000x
-    ([1e-4, 1.1e-4, 0.9e-4], INCONCLUSIVE),  # ~10,000x: not comparable with the paper's scale
-])  # fmt: skip
-def test_eval_speedup_rule_is_never_refuted_at_this_scale(bnnas_per_arch, expected):
-    table = costs({"spos": [30.0] * 3, "bnnas": [2.0] * 3}, {"spos": [1.0, 1.05, 0.95], "bnnas": bnnas_per_arch})
-    (row,) = [r for r in v.speedup_verdicts(table) if r["claim"] == v.EVAL_CLAIM]
-    assert row["verdict"] == expected
-    assert row["measured"] == pytest.approx(1.0 / np.exp(np.mean(np.log(bnnas_per_arch))), rel=0.05)
+def test_train_speedup_falls_back_to_wall_time_when_a_run_lacks_cpu_time():
+    runs = [run("spos", SPOS, 0, train_s=60.0, cpu_s=30.0), run("bnnas", BN, 0, train_s=4.0, cpu_s=None)]
+    assert "train_time_s" in headline(table(results(runs)), C.TRAIN)["scope"]
 
 
-@pytest.mark.parametrize("bnnas_top1, expected", [
+def test_eval_speedup_at_a_small_protocol_is_reported_and_projected_to_the_papers():
+    """2,000 + 1,280 images per arch here vs 33,600 in the paper: the measured 10,000x is reported,
+    the projection (x10.2) is the counted headline."""
+    runs = [run("spos", SPOS, s, per_arch=1.0) for s in range(3)]
+    runs += [run("bnnas", BN, s, per_arch=p) for s, p in enumerate([1e-4, 1.1e-4, 0.9e-4])]
+    frame = table(results(runs))
+    rows = frame[frame["claim"] == C.EVAL.text]
+    measured = rows[~rows["counted"]].iloc[0]
+    top = headline(frame, C.EVAL)
+    assert measured["verdict"] == NOT_JUDGED and "this run's protocol" in measured["evidence"]
+    assert "projected" in top["evidence"]
+    assert top["measured"] == pytest.approx(measured["measured"] * C.PAPER_EVAL_IMAGES / 3280)
+
+
+def test_eval_speedup_at_the_papers_protocol_counts_as_measured():
+    runs = [run("spos", SPOS, s, per_arch=1.0) for s in range(3)]
+    runs += [run("bnnas", BN, s, per_arch=1e-7) for s in range(3)]
+    paper = {"recalibration_batches": 200, "recalibration_batch_size": 128, "validation_images": 8000}
+    top = headline(table(results(runs, scoring=paper)), C.EVAL)
+    assert top["verdict"] == CONFIRMED and "measured at the paper's protocol" in top["evidence"]
+
+
+# ---------------------------------------------------------------------------- search
+
+
+@pytest.mark.parametrize("bn_top1, expected", [
     ([85.1, 85.3, 85.2], CONFIRMED),  # +0.2 points, tight
     ([80.0, 80.5, 79.8], REFUTED),  # about -5 points
     ([83.0, 87.0, 85.0], INCONCLUSIVE),  # differences scatter over the margin
     ([85.2], INCONCLUSIVE),  # one seed
 ])  # fmt: skip
-def test_search_rule(bnnas_top1, expected):
-    n = len(bnnas_top1)
-    rows = [{"space": SPACE, "method": "spos", "seed": s, "baseline": None, "top1_pct": t}
-            for s, t in enumerate([85.0, 85.1, 84.9][:n])]
-    rows += [{"space": SPACE, "method": "bnnas", "seed": s, "baseline": "spos", "top1_pct": t}
-             for s, t in enumerate(bnnas_top1)]
-    (row,) = v.search_verdicts(pd.DataFrame(rows))
-    assert row["verdict"] == expected
-    if n == 1:
-        assert row["reason"].startswith("one seed")
+def test_search_rule_each_way(bn_top1, expected):
+    runs = [run("spos", SPOS, s, top1=t) for s, t in enumerate([85.0, 85.1, 84.9][:len(bn_top1)])]
+    runs += [run("bnnas", BN, s, top1=t) for s, t in enumerate(bn_top1)]
+    top = headline(table(results(runs)), C.SEARCH)
+    assert top["verdict"] == expected
+    if len(bn_top1) == 1:
+        assert "one seed" in top["sentence"]
 
 
-def early_bird_scores(first: np.ndarray, final: np.ndarray) -> dict[tuple[str, str], dict[int, pd.DataFrame]]:
-    runs = {}
-    for seed in range(first.shape[0]):
-        n = first.shape[1]
-        runs[seed] = pd.DataFrame({"checkpoint": np.repeat([0, 4], n), "epoch": np.repeat([0.2, 1.0], n),
-                                   "arch_id": np.tile(np.arange(n), 2), "score": np.concatenate([first[seed], final[seed]])})
-    return {(SPACE, "bnnas"): runs}
+# ------------------------------------------------------------------------- early bird
 
 
-def test_early_bird_rule_each_way():
+def scores_at(first: np.ndarray, final: np.ndarray) -> pd.DataFrame:
+    n = first.size
+    return pd.DataFrame({"checkpoint": np.repeat([0, 1], n), "epoch": np.repeat([0.5, 1.0], n),
+                         "arch_id": np.tile(np.arange(n), 2), "arch_str": "a",
+                         "score": np.concatenate([first, final])})
+
+
+def test_early_bird_is_judged_on_the_largest_budget_whose_scores_moved():
     rng = np.random.default_rng(0)
-    final = rng.normal(size=(3, 40))
-    stable = v.early_bird_verdicts(early_bird_scores(0.5 * final + 0.005 * rng.normal(size=final.shape), final))
-    unstable = v.early_bird_verdicts(early_bird_scores(rng.normal(size=final.shape), final))
-    counts = rng.integers(0, 10, size=final.shape).astype(float)  # gammas still ~1: scores ~ op counts
-    frozen = v.early_bird_verdicts(early_bird_scores(counts, counts + 1e-4 * rng.normal(size=counts.shape)))
-    assert stable[0]["verdict"] == CONFIRMED and stable[0]["ci_low"] > v.STABLE_TAU
-    assert unstable[0]["verdict"] == REFUTED
-    assert frozen[0]["verdict"] == INCONCLUSIVE and "has not moved" in frozen[0]["reason"]
-    middling = 0.9 * final + 0.29 * rng.normal(size=final.shape)  # tau ~0.8 with a wide CI
-    assert v.early_bird_verdicts(early_bird_scores(middling, final))[0]["verdict"] == INCONCLUSIVE
+    counts = rng.integers(0, 10, size=40).astype(float)  # gammas still ~1: scores ~ op counts, unmoved
+    final = rng.normal(size=40)
+    runs = [run("bnnas", BN, s, scores=scores_at(counts, counts + 1e-5 * rng.normal(size=40))) for s in range(2)]
+    runs += [run("bnnas-budget-100pct", {**BN, "epoch_fraction": 1.0}, s,
+                 scores=scores_at(final + 0.05 * rng.normal(size=40), final)) for s in range(2)]
+    runs += [run("bnnas-budget-300pct", {**BN, "epoch_fraction": 3.0}, s,
+                 scores=scores_at(rng.normal(size=40), final)) for s in range(2)]  # moved, unstable
+    runs += [run("bnnas-budget-900pct", {**BN, "epoch_fraction": 9.0}, s,
+                 scores=scores_at(counts, counts + 1e-6)) for s in range(2)]  # largest, but never moved
+    frame = table(results(runs + [run("spos", SPOS)]))
+    top = headline(frame, C.EARLY_BIRD)
+    assert top["method"] == "bnnas-budget-300pct" and top["verdict"] == REFUTED
+    stable = frame[(frame["claim"] == C.EARLY_BIRD.text) & (frame["method"] == "bnnas-budget-100pct")].iloc[0]
+    assert stable["verdict"] == CONFIRMED and stable["ci_low"] > C.STABLE_TAU
+    frozen = frame[(frame["claim"] == C.EARLY_BIRD.text) & (frame["method"] == "bnnas")].iloc[0]
+    assert not frozen["counted"] and "did not move" in frozen["evidence"]
 
 
-def test_train_speedup_compares_cpu_time_when_every_run_has_it():
-    """Wall times that a loaded host scattered (ratios 3x-45x: inconclusive) beside CPU times
-    that say ~15x on every seed (confirmed): the verdict follows the CPU time and names it; a
-    run without CPU time (trained on a GPU, or an older record) puts every run back on wall time."""
-    table = costs({"spos": [30.0, 31.0, 29.0], "bnnas": [10.0, 0.7, 2.0]}, {"spos": [1.0] * 3, "bnnas": [1e-6] * 3})
-    table["train_cpu_time_s"] = table["method"].map({"spos": 45.0, "bnnas": 3.0}) + 0.1 * table["seed"]
-    assert v.train_time_column(table) == "train_cpu_time_s"
-    (train,) = [r for r in v.speedup_verdicts(table) if r["claim"] == v.TRAIN_CLAIM]
-    assert train["verdict"] == CONFIRMED and "train_cpu_time_s" in train["scope"]
-    assert train["measured"] == pytest.approx(np.exp(np.mean(np.log([45 / 3, 45.1 / 3.1, 45.2 / 3.2]))))
-    table.loc[table["method"].eq("spos") & table["seed"].eq(1), "train_cpu_time_s"] = np.nan
-    assert v.train_time_column(table) == "train_time_s"
-    (train,) = [r for r in v.speedup_verdicts(table) if r["claim"] == v.TRAIN_CLAIM]
-    assert train["verdict"] == INCONCLUSIVE and "train_time_s" in train["scope"]
-
-
-def test_verdicts_table_reads_a_results_tree(tmp_path: Path):
+def test_early_bird_with_no_run_that_moved_is_inconclusive_with_the_reason():
     rng = np.random.default_rng(1)
-    for method, baseline, train_s, per_arch, top1 in (("spos", None, 30.0, 1.0, 85.0),
-                                                     ("bnnas", "spos", 2.0, 1e-4, 85.2)):
-        for seed in range(2):
-            where = {"space": SPACE, "method": method, "seed": seed}
-            record = {"method": {"baseline": baseline}}
-            train = {"train_time_s": train_s * (1 + 0.01 * seed), "train_cpu_time_s": 1.5 * train_s, "device": "cpu"}
-            for pattern, extra in ((paths.TRAIN_RECORD, train),
-                                   (paths.SCORING_RECORD, {"time_per_arch_s": per_arch}), (paths.SEARCH, {})):
-                path = tmp_path / pattern.format(**where)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps({**record, **extra}))
-            pd.DataFrame({"rank": [0, 1], "test_acc": [top1 / 100 + 0.001 * seed, 0.5]}).to_csv(
-                tmp_path / paths.FINAL.format(**where), index=False)
-            final = rng.normal(size=20)
-            pd.DataFrame({"checkpoint": np.repeat([0, 1], 20), "epoch": np.repeat([0.5, 1.0], 20),
-                          "arch_id": np.tile(np.arange(20), 2), "arch_str": "a",
-                          "score": np.concatenate([final + 0.01, final])}).to_csv(
-                tmp_path / paths.SCORES.format(**where), index=False)
-    pd.DataFrame([{"space": SPACE, "ground_truth": "retrain", "method": "bnnas", "seed": -1, "checkpoint": 1,
-                   "n": 20, "metric": "kendall_tau_diff_vs_spos", "value": 0.1, "ci_low": 0.0, "ci_high": 0.2,
-                   "ci_sources": "architectures (paired)+seeds (n=2 vs 2)", "relation": "baseline"}]).to_csv(
-        tmp_path / paths.CORRELATIONS.format(space=SPACE), index=False)
-    table = v.verdicts_table(tmp_path)
-    assert list(table.columns) == v.VERDICT_COLUMNS
-    by_claim = table.set_index("claim")
-    assert by_claim.loc[v.RANKING_CLAIM, "verdict"] == CONFIRMED
-    assert by_claim.loc[v.TRAIN_CLAIM, "verdict"] == CONFIRMED  # ~15x over 2 seeds
-    assert "train_cpu_time_s" in by_claim.loc[v.TRAIN_CLAIM, "scope"]
-    assert by_claim.loc[v.EVAL_CLAIM, "verdict"] == INCONCLUSIVE  # 10,000x
-    assert by_claim.loc[v.SEARCH_CLAIM, "measured"] == pytest.approx(0.2)
-    assert by_claim.loc[v.EARLY_BIRD_CLAIM, "scope"].startswith(f"{SPACE}: bnnas scores at checkpoint 0 vs 1")
-    # a supernet trained on a GPU: its process CPU time is not the work, so the speed-up falls back to wall time
-    gpu_record = tmp_path / paths.TRAIN_RECORD.format(space=SPACE, method="spos", seed=1)
-    gpu_record.write_text(json.dumps({**json.loads(gpu_record.read_text()), "device": "cuda:0"}))
-    missing = v.load_costs(tmp_path).set_index(["method", "seed"])["train_cpu_time_s"].isna()
-    assert missing[missing].index.tolist() == [("spos", 1)]
-    assert "train_time_s" in v.verdicts_table(tmp_path).set_index("claim").loc[v.TRAIN_CLAIM, "scope"]
-    # the report passes its manifest's files: runs on disk that the config no longer plans reach no verdict
-    assert v.verdicts_table(tmp_path, files=set())["reason"].str.startswith("not measured").all()
+    counts = rng.integers(0, 10, size=30).astype(float)
+    runs = [run("bnnas", BN, s, scores=scores_at(counts, counts + 1e-5)) for s in range(2)]
+    top = headline(table(results(runs + [run("spos", SPOS)])), C.EARLY_BIRD)
+    assert top["verdict"] == INCONCLUSIVE and "did not move" in top["sentence"]
 
 
-@pytest.mark.parametrize("determined, caveat", [((True, True), True), ((True, False), False)])
-def test_ranking_verdict_says_when_bnnas_scores_are_conv_count(tmp_path: Path, determined, caveat):
-    """The ranking verdict's reason names conv count when every BN-NAS seed's final checkpoint was
-    conv-count determined (train.json diagnostics), and only then."""
-    for seed, flag in enumerate(determined):
-        path = tmp_path / paths.TRAIN_RECORD.format(space=SPACE, method="bnnas", seed=seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"checkpoints": [{"checkpoint": 0, "conv_count_determined": True},
-                                                    {"checkpoint": 1, "conv_count_determined": flag}]}))
-    pd.DataFrame([{"space": SPACE, "ground_truth": "retrain", "method": "bnnas", "seed": -1, "checkpoint": 1,
-                   "n": 20, "metric": "kendall_tau_diff_vs_spos", "value": 0.1, "ci_low": 0.0, "ci_high": 0.2,
-                   "ci_sources": "architectures", "relation": "baseline"}]).to_csv(
-        tmp_path / paths.CORRELATIONS.format(space=SPACE), index=False)
-    row = v.verdicts_table(tmp_path).set_index("claim").loc[v.RANKING_CLAIM]
-    assert row["verdict"] == CONFIRMED
-    assert ("conv-count determined" in row["reason"]) is caveat
+# --------------------------------------------------------------- what would decide it
 
 
-def test_verdicts_table_of_an_empty_tree_says_what_each_claim_needs(tmp_path: Path):
-    table = v.verdicts_table(tmp_path)
-    assert list(table["claim"]) == list(v.NEEDS)
-    assert (table["verdict"] == INCONCLUSIVE).all() and table["reason"].str.startswith("not measured").all()
-
-
-def test_the_report_writes_verdicts_csv(tmp_path: Path):
-    from harness.report.page import build_report
-
-    build_report(tmp_path, tmp_path / "report",
-                 {"run_config": paths.RUN_CONFIG, "dataset_meta": paths.DATASET_META, "spaces": []})
-    written = pd.read_csv(tmp_path / paths.REPORT_VERDICTS)
-    assert list(written.columns) == v.VERDICT_COLUMNS and len(written) == len(v.NEEDS)
-
+def test_every_inconclusive_headline_names_what_would_decide_it():
+    res = results([run("bnnas", BN, top1=85.0), run("spos", SPOS, top1=85.0)],
+                  [diff_row("bnnas", "retrain", 0.0, -0.3, 0.3)])
+    frame = table(res)
+    open_claims = frame[frame["headline"] & (frame["verdict"] == INCONCLUSIVE)]
+    assert len(open_claims) >= 2 and (open_claims["would_decide"] == "(projection)").all()
+    assert (frame[~frame["headline"]]["would_decide"] == "").all()

@@ -1,117 +1,130 @@
-"""A verdict for each of the paper's claims, from what a run measured.
+"""A verdict for each claim (harness.analysis.claims), from evidence that tests it.
 
-verdicts_table(results_dir) -> one row per claim and scope (space, ground truth, method pair):
-claim, scope, measured, ci_low, ci_high, verdict, reason. A verdict is CONFIRMED, REFUTED or
-INCONCLUSIVE ("inconclusive at this scale"); the reason is one line. The rules, one per claim:
+verdicts_table(results) -> report/verdicts.csv: detail rows (every comparison the run measured,
+per space, method pair and ground truth) and, per claim, exactly one headline row (headline =
+True). A detail row is *counted* when it tests the claim: the same task (a ground truth measured
+on the dataset the supernets were trained and scored on), the same architectures, paired; a
+transfer truth, a width-search extension, a protocol other than the claim's or an indicator that
+never moved is reported and labelled (`evidence`), with no verdict. The rules:
 
-- "BN-NAS ranks subnets as well as SPOS" (and, on the fair sampler, as well as FairNAS):
-  measured = seed-mean Kendall tau of BN-NAS minus its baseline's (correlate's
-  `kendall_tau_diff_vs_<baseline>` row, paired bootstrap CI over archs and seeds). A
-  non-inferiority rule with margin TAU_MARGIN: confirmed when the whole CI lies above -margin
-  (BN-NAS loses at most that much); refuted when it lies entirely below -margin; else
-  inconclusive.
-- "supernet training > 10x faster": measured = geometric mean over seeds of the baseline's
-  training time / BN-NAS's (paired by seed), t-interval on the log ratio. Confirmed when the CI
-  lies above 10, refuted when below, else inconclusive; one seed: inconclusive (no CI).
-- "subnet evaluation > 600,000x faster": the same for the time to score one architecture.
-  Confirmed when the CI lies above 600,000; otherwise inconclusive at this scale, never refuted:
-  the baseline's evaluation here (a few recalibration batches and validation images on a
-  CPU-sized network) is far cheaper than the paper's ImageNet evaluation, so a lower ratio does
-  not contradict the paper.
-- "no loss of searched accuracy": measured = mean over seeds of the searched architecture's
-  retrained top-1 (%) of BN-NAS minus its baseline's, paired by seed, t-interval. Non-inferiority
-  with margin TOP1_MARGIN_PCT; needs >= 2 seeds, else inconclusive ("one seed").
-- "the indicator is stable early (early-bird)": measured = seed-mean tau between BN-NAS's scores
-  at its first and at its final checkpoint, two-level bootstrap CI (seeds, archs). Confirmed
-  when the CI lies above STABLE_TAU, refuted when below, else inconclusive; inconclusive
-  whenever the indicator has not moved between those checkpoints (no score changed by more
-  than UNMOVED_RELATIVE of the largest score: a stable ranking is then no evidence).
+- ranking: paired seed-mean tau difference, BN-NAS minus its baseline (correlate's
+  `kendall_tau_diff_vs_<baseline>`, CI over architectures and seeds); non-inferiority with margin
+  TAU_MARGIN: confirmed when the CI lies above -margin, refuted when below, else inconclusive.
+- beyond conv count (the harness's own claim): the same on tau within equal conv-op count
+  (`kendall_tau_within_conv_count_diff_vs_<baseline>`): does the BN indicator order architectures
+  of equal conv count as well as its baseline does?
+- training > 10x / evaluation > 600,000x: baseline time / BN-NAS time with a CI from what varies
+  in the measurement (harness.analysis.speedup); confirmed when the CI lies above the threshold,
+  refuted when below. Evaluation at a protocol smaller than the paper's is reported; the counted
+  row projects the measured cost per image to the paper's image count (PAPER_EVAL_IMAGES): the
+  paper's network costs more per image than this run's, so the projection is conservative.
+- no loss of searched accuracy: the searched architecture's retrained top-1, BN-NAS minus
+  baseline, paired by seed, t-interval; non-inferiority with margin TOP1_MARGIN_PCT.
+- early bird: seed-mean tau between a BN-NAS run's scores at its first and final checkpoint,
+  two-level bootstrap; confirmed above STABLE_TAU, refuted below; counted only where the
+  indicator moved (some score changed by more than UNMOVED_RELATIVE).
+
+The headline of a claim is one counted row, chosen by the rule in `headline_priority` (written
+down in the docs, tested): the paper's own setting first (PAPER_METHOD), then the comparison with
+the most architectures; for the early bird the largest budget whose scores moved. A claim with no
+counted row gets an inconclusive headline that says why. Every inconclusive headline says which
+run would decide it and what that run would cost (harness.analysis.power, from this run's variance
+components and unit costs), or that no run within reach would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
-from pathlib import Path
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from harness import paths
-from harness.analysis.correlation import ALL_SEEDS, BASELINE, DIFF_PREFIX, parse_path
-from harness.io import read_json
-from harness.scoring.bn_diagnostics import WIDTH_SEARCH_LABEL, WIDTH_SEARCH_SPACES
+from harness.analysis import claims as C
+from harness.analysis.correlation import ALL_SEEDS, BASELINE
 from harness.analysis.metrics import ci_sources, draw_resamples, kendall_tau, percentile_ci, seed_mean, seed_replicates
+from harness.analysis.truths import RETRAINED, SAME_TASK, TRANSFER, truth_task
+from harness.results.model import Results, Run, SpaceResults
+from harness.scoring.bn_diagnostics import WIDTH_SEARCH_LABEL, WIDTH_SEARCH_SPACES
 
-VERDICT_COLUMNS = ["claim", "scope", "measured", "ci_low", "ci_high", "verdict", "reason"]
-CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive at this scale"
-
-# The paper's method, in its two settings: the claims are about these runs (ablations are not).
-BN_NAS_METHODS = ("bnnas", "bnnas-fairnas")
-RANKING_CLAIM = "BN-NAS ranks subnets as well as SPOS"
-TRAIN_CLAIM = "supernet training > 10x faster"
-EVAL_CLAIM = "subnet evaluation > 600,000x faster"
-SEARCH_CLAIM = "no loss of searched accuracy"
-EARLY_BIRD_CLAIM = "the indicator is stable early (early-bird)"
-
-TAU_MARGIN = 0.05  # a tau loss this small counts as "as well as"
-TOP1_MARGIN_PCT = 1.0  # a top-1 loss this small (percentage points) counts as "no loss"
-TRAIN_SPEEDUP = 10.0
-EVAL_SPEEDUP = 600_000.0
-STABLE_TAU = 0.8  # tau(first checkpoint, final checkpoint) above this counts as "stable early"
-# Largest change of the scores between the first and final checkpoint, relative to the largest
-# score, that counts as "has not moved": BN-NAS's gammas start at 1, and after a short BN-only
-# run they are still 1.00 +- 0.01 (CALIBRATION.md), so its scores are still (almost) the
-# starting count of BN-carrying ops and a stable ranking is no evidence of an early bird.
-UNMOVED_RELATIVE = 0.01
+CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
+NOT_JUDGED = ""  # the verdict of a row that is reported, not counted
 CONFIDENCE = 0.95
 N_BOOT = 1000
 
+VERDICT_COLUMNS = [
+    "claim", "headline", "verdict", "measured", "ci_low", "ci_high", "unit", "sentence", "space", "method",
+    "versus", "ground_truth", "truth_task", "n_archs", "seeds", "counted", "evidence", "scope",
+    "would_decide", "decide_archs", "decide_seeds", "decide_cost", "decide_cost_unit",
+]  # fmt: skip
 
-def verdict_row(claim: str, scope: str, measured: float, low: float, high: float, verdict: str, reason: str) -> dict[str, Any]:
-    return dict(zip(VERDICT_COLUMNS, [claim, scope, measured, low, high, verdict, reason]))
+WITHIN_METRIC = "kendall_tau_within_conv_count"
+DIFF_INFIX = "_diff_vs_"
+
+
+@dataclass
+class Detail:
+    """One comparison a run measured for a claim (a row of verdicts.csv)."""
+
+    claim: C.Claim
+    space: str
+    method: str
+    versus: str
+    measured: float
+    ci_low: float
+    ci_high: float
+    unit: str
+    verdict: str
+    sentence: str
+    scope: str
+    counted: bool = True
+    evidence: str = "measured by this run"
+    ground_truth: str = ""
+    truth_task: str = ""
+    n_archs: int | None = None
+    seeds: str = ""
+    priority: tuple[Any, ...] = ()  # lower first (headline_priority)
+    inputs: dict[str, Any] = field(default_factory=dict)  # what a projection of this row needs
+    decider: dict[str, Any] = field(default_factory=dict)  # the run that would decide it (deciding_run)
+    headline: bool = False
+
+    def row(self) -> dict[str, Any]:
+        return {"claim": self.claim.text, "headline": self.headline, "verdict": self.verdict,
+                "measured": self.measured, "ci_low": self.ci_low, "ci_high": self.ci_high, "unit": self.unit,
+                "sentence": self.sentence, "space": self.space, "method": self.method, "versus": self.versus,
+                "ground_truth": self.ground_truth, "truth_task": self.truth_task, "n_archs": self.n_archs,
+                "seeds": self.seeds, "counted": self.counted, "evidence": self.evidence, "scope": self.scope,
+                "would_decide": self.decider.get("text", ""), "decide_archs": self.decider.get("archs"),
+                "decide_seeds": self.decider.get("seeds"), "decide_cost": self.decider.get("cost"),
+                "decide_cost_unit": self.decider.get("cost_unit", "")}
 
 
 # ----------------------------------------------------------------------------------- rules
 
 
-def non_inferiority(measured: float, low: float, high: float, margin: float, unit: str) -> tuple[str, str]:
+def non_inferiority(low: float, high: float, margin: float) -> str:
     """Confirmed when the CI lies above -margin, refuted when it lies below -margin."""
     if np.isnan(low) or np.isnan(high):
-        return INCONCLUSIVE, f"no CI (measured {measured:.3g} {unit})"
+        return INCONCLUSIVE
     if low >= -margin:
-        return CONFIRMED, f"CI of the difference lies above -{margin:g} {unit} (the margin)"
+        return CONFIRMED
     if high < -margin:
-        return REFUTED, f"CI of the difference lies below -{margin:g} {unit}: worse by more than the margin"
-    return INCONCLUSIVE, f"CI of the difference [{low:.3g}, {high:.3g}] spans -{margin:g} {unit} (the margin)"
+        return REFUTED
+    return INCONCLUSIVE
 
 
-def above_threshold(measured: float, low: float, high: float, threshold: float, what: str) -> tuple[str, str]:
+def above_threshold(low: float, high: float, threshold: float) -> str:
     """Confirmed when the CI lies above `threshold`, refuted when it lies below it."""
     if np.isnan(low) or np.isnan(high):
-        return INCONCLUSIVE, f"one seed: no CI (measured {what} {measured:,.3g})"
+        return INCONCLUSIVE
     if low > threshold:
-        return CONFIRMED, f"CI of the {what} lies above {threshold:,g}"
+        return CONFIRMED
     if high < threshold:
-        return REFUTED, f"CI of the {what} lies below {threshold:,g}"
-    return INCONCLUSIVE, f"CI of the {what} [{low:,.3g}, {high:,.3g}] spans {threshold:,g}"
-
-
-def eval_speedup_rule(measured: float, low: float, high: float) -> tuple[str, str]:
-    """Confirmed above EVAL_SPEEDUP; otherwise inconclusive at this scale (never refuted)."""
-    if not np.isnan(low) and low > EVAL_SPEEDUP:
-        return CONFIRMED, f"CI of the speed-up lies above {EVAL_SPEEDUP:,.0f}"
-    return INCONCLUSIVE, (f"measured {measured:,.0f}x, but the baseline's evaluation here (small network, few "
-                          "recalibration/validation images, CPU) is far cheaper than the paper's ImageNet one")
-
-
-def early_bird_rule(measured: float, low: float, high: float, moved: bool) -> tuple[str, str]:
-    if not moved:
-        return INCONCLUSIVE, (f"indicator has not moved (no score changed by {UNMOVED_RELATIVE:.0%} between its first "
-                              "and final checkpoint): a stable ranking is no evidence")
-    return above_threshold(measured, low, high, STABLE_TAU, "tau(first, final checkpoint)")
+        return REFUTED
+    return INCONCLUSIVE
 
 
 def difference_outcome(low: float, high: float) -> str:
@@ -122,6 +135,19 @@ def difference_outcome(low: float, high: float) -> str:
     if high < 0:
         return "worse"
     return "no detectable difference"
+
+
+def ci_text(value: float, low: float, high: float, digits: str = ".2f") -> str:
+    if np.isnan(low) or np.isnan(high):
+        return f"{value:{digits}}"
+    return f"{value:{digits}} [{low:{digits}}, {high:{digits}}]"
+
+
+def ratio_text(value: float, low: float, high: float) -> str:
+    def fmt(x: float) -> str:
+        return f"{x:,.3g}" if x < 1000 else f"{x:,.0f}" if x < 1e6 else f"{x:.2g}"
+
+    return f"{fmt(value)}x" + ("" if np.isnan(low) or np.isnan(high) else f" [{fmt(low)}, {fmt(high)}]")
 
 
 # ------------------------------------------------------------------------------ statistics
@@ -153,225 +179,400 @@ def early_bird_stability(first: np.ndarray, final: np.ndarray, *, n_boot: int = 
     (columns); moved is False when no score changed by more than UNMOVED_RELATIVE."""
     first, final = np.atleast_2d(first), np.atleast_2d(final)
     scale = max(float(np.abs(first).max()), 1e-12)
-    moved = bool(np.abs(final - first).max() / scale > UNMOVED_RELATIVE)
+    moved = bool(np.abs(final - first).max() / scale > C.UNMOVED_RELATIVE)
     resamples = draw_resamples(first.shape[1], n_boot, seed)
     low, high = percentile_ci(seed_replicates(kendall_tau, first, final, resamples, "early-bird"), confidence)
     return seed_mean(kendall_tau, first, final), low, high, moved
 
 
-# -------------------------------------------------------------------------------- per claim
+# ------------------------------------------------------------------------ who is compared
 
 
-CONV_COUNT_CAVEAT = ("; but every seed's final BN-NAS scores are conv-count determined (the gammas have not moved "
-                     "enough to reorder any two architectures of different conv-op counts), so the ranking compared "
-                     "is conv count's with a tie-break, not information learned by BN training")
+def bn_nas_methods(space: SpaceResults) -> list[str]:
+    """BN-NAS and its variants on a space (Method.family as recorded), in the config's order."""
+    return [m for m in space.methods if space.runs_of(m)[0].parts.is_bn_nas]
 
 
-def ranking_verdicts(correlations: pd.DataFrame,
-                     conv_count_determined: dict[tuple[str, str], bool] | None = None) -> list[dict[str, Any]]:
-    """RANKING_CLAIM per space, ground truth and BN-NAS method, from correlate's difference rows.
-    Where `conv_count_determined[(space, method)]` is true the reason says what was compared."""
-    diffs = correlations[(correlations["relation"] == BASELINE) & correlations["method"].isin(BN_NAS_METHODS)
-                         & (correlations["seed"] == ALL_SEEDS) & correlations["metric"].str.startswith(DIFF_PREFIX)]
-    rows = []
-    for _, row in diffs.iterrows():
-        other = row["metric"][len(DIFF_PREFIX):]
-        verdict, reason = non_inferiority(row["value"], row["ci_low"], row["ci_high"], TAU_MARGIN, "tau")
-        if (conv_count_determined or {}).get((row["space"], row["method"])):
-            reason += CONV_COUNT_CAVEAT
-        if row["space"] in WIDTH_SEARCH_SPACES:
-            reason += f"; on {row['space']} the method is the {WIDTH_SEARCH_LABEL}, not the paper's BN-NAS"
-        scope = (f"{row['space']}, {row['ground_truth']}: {row['method']} - {other} tau "
-                 f"(n={row['n']}; {row['ci_sources']})")
-        rows.append(verdict_row(RANKING_CLAIM, scope, row["value"], row["ci_low"], row["ci_high"], verdict, reason))
-    return rows
+def primary_rank(method: str, config_methods: list[str]) -> tuple[int, int]:
+    """Headline order of BN-NAS methods: the paper's setting first, then the config's order."""
+    order = config_methods.index(method) if method in config_methods else len(config_methods)
+    return (0 if method == C.PAPER_METHOD else 1, order)
 
 
-def train_time_column(costs: pd.DataFrame) -> str:
-    """The training time a speed-up compares: "train_cpu_time_s" (CPU seconds, recorded for runs on
-    a CPU device) when every run in `costs` that trained a supernet has it, else "train_time_s"
-    (wall seconds). On a CPU, wall time grows with whatever else shares the cores (the default
-    run trains two supernets at once on two cores), so a wall-time ratio moves with the load; the
-    CPU time is the work done."""
-    trained = costs[costs["train_time_s"].astype(float) > 0]
-    has_cpu = "train_cpu_time_s" in costs.columns and trained["train_cpu_time_s"].notna().all()
-    return "train_cpu_time_s" if has_cpu and len(trained) else "train_time_s"
+def config_methods(results: Results) -> list[str]:
+    return list((results.config or {}).get("methods") or [])
 
 
-def speedup_verdicts(costs: pd.DataFrame) -> list[dict[str, Any]]:
-    """TRAIN_CLAIM and EVAL_CLAIM per space and BN-NAS method. `costs`: space, method, seed,
-    baseline, train_time_s, time_per_arch_s and optionally train_cpu_time_s (see
-    train_time_column)."""
-    rows = []
-    for (space, method), group in costs[costs["method"].isin(BN_NAS_METHODS)].groupby(["space", "method"]):
-        baseline = group["baseline"].iloc[0]
-        base = costs[(costs["space"] == space) & (costs["method"] == baseline)]
-        if base.empty:
+def space_rank(results: Results, space: str) -> int:
+    names = [s.name for s in results.spaces]
+    return names.index(space) if space in names else len(names)
+
+
+def extension_note(space: str) -> str:
+    return f"{space}: the method is the {WIDTH_SEARCH_LABEL}, not the paper's BN-NAS" if space in WIDTH_SEARCH_SPACES else ""
+
+
+# ------------------------------------------------------------------- ranking-type claims
+
+
+def split_difference(metric: str) -> tuple[str, str] | None:
+    """`<metric>_diff_vs_<other>` -> (metric, other); None for any other metric name."""
+    if DIFF_INFIX not in metric:
+        return None
+    base, other = metric.split(DIFF_INFIX, 1)
+    return base, other
+
+
+def paired_difference_details(results: Results, claim: C.Claim, metric: str, what: str) -> list[Detail]:
+    """Every BN-NAS method vs its baseline on every ground truth of every space, from correlate's
+    paired difference rows of `metric` (relation "baseline")."""
+    details = []
+    methods = config_methods(results)
+    for space in results.spaces:
+        if space.correlations is None or space.correlations.empty:
             continue
-        for claim, column in ((TRAIN_CLAIM, train_time_column(pd.concat([group, base]))), (EVAL_CLAIM, "time_per_arch_s")):
-            mine = group.dropna(subset=[column]).set_index("seed")[column].to_dict()
-            theirs = base.dropna(subset=[column]).set_index("seed")[column].to_dict()
-            seeds = sorted(set(mine) & set(theirs))
-            if not seeds:
+        family = set(bn_nas_methods(space))
+        rows = space.correlations[(space.correlations["relation"] == BASELINE)
+                                  & (space.correlations["seed"] == ALL_SEEDS)
+                                  & space.correlations["method"].isin(family)]
+        for _, row in rows.iterrows():
+            split = split_difference(str(row["metric"]))
+            if split is None or split[0] != metric:
                 continue
-            measured, low, high = ratio_ci(theirs, mine)
-            verdict, reason = (eval_speedup_rule(measured, low, high) if claim == EVAL_CLAIM
-                               else above_threshold(measured, low, high, TRAIN_SPEEDUP, "speed-up"))
-            scope = f"{space}: {baseline} / {method} {column} (seeds {', '.join(map(str, seeds))})"
-            rows.append(verdict_row(claim, scope, measured, low, high, verdict, reason))
-    return rows
+            other = split[1]
+            task = truth_task(str(row["ground_truth"]), results.dataset_name)
+            extension = extension_note(space.name)
+            counted = task == SAME_TASK and not extension
+            value, low, high = float(row["value"]), float(row["ci_low"]), float(row["ci_high"])
+            verdict = non_inferiority(low, high, C.TAU_MARGIN) if counted else NOT_JUDGED
+            truth_text = ("retrained from scratch" if row["ground_truth"] == RETRAINED
+                          else f"NATS-Bench {str(row['ground_truth']).split(':', 1)[-1]}")
+            head = f"{row['method']} minus {other}: {what} difference {ci_text(value, low, high)}"
+            if counted:
+                sentence = (f"{head} on {int(row['n'])} architectures ({truth_text}); "
+                            + margin_sentence(verdict, low, high, C.TAU_MARGIN, "tau"))
+            else:
+                sentence = f"{head}; not counted: " + (extension or (
+                    f"a transfer truth (measured on {row['ground_truth']}, the supernets trained on "
+                    f"{results.dataset_name}) measures how rankings transfer across datasets."))
+            cause = space_conv_count_cause(space, str(row["method"])) if metric == "kendall_tau" and counted else ""
+            details.append(Detail(
+                claim=claim, space=space.name, method=str(row["method"]), versus=other, measured=value, ci_low=low,
+                ci_high=high, unit="tau", verdict=verdict, sentence=sentence + cause,
+                scope=f"{space.name}, {row['ground_truth']}: {row['method']} - {other} {what} "
+                      f"(n={int(row['n'])}; {row['ci_sources']})",
+                counted=counted,
+                evidence=("same-task ground truth" if counted else extension or "transfer ground truth: reported, not counted"),
+                ground_truth=str(row["ground_truth"]), truth_task=task, n_archs=int(row["n"]),
+                seeds=seeds_text(row),
+                priority=(primary_rank(str(row["method"]), methods), -int(row["n"]), space_rank(results, space.name),
+                          0 if row["ground_truth"] == RETRAINED else 1),
+                inputs={"row": row},
+            ))
+    return details
 
 
-def search_verdicts(top1: pd.DataFrame) -> list[dict[str, Any]]:
-    """SEARCH_CLAIM per space and BN-NAS method. `top1`: space, method, seed, baseline,
-    top1_pct (the searched architecture's retrained test top-1)."""
-    rows = []
-    for (space, method), group in top1[top1["method"].isin(BN_NAS_METHODS)].groupby(["space", "method"]):
-        baseline = group["baseline"].iloc[0]
-        base = top1[(top1["space"] == space) & (top1["method"] == baseline)].set_index("seed")["top1_pct"]
-        mine = group.set_index("seed")["top1_pct"]
-        seeds = sorted(set(mine.index) & set(base.index))
-        if not seeds:
-            continue
-        measured, low, high = mean_ci(mine.loc[seeds].to_numpy() - base.loc[seeds].to_numpy())
-        scope = f"{space}: {method} - {baseline} top-1 % (paired by seed, seeds {', '.join(map(str, seeds))})"
-        if len(seeds) < 2:
-            verdict, reason = INCONCLUSIVE, "one seed: a single searched architecture says nothing about a loss"
+def seeds_text(row: pd.Series) -> str:
+    sources = str(row.get("ci_sources", ""))
+    if "(n=" in sources:
+        return sources.split("(n=", 1)[1].rstrip(")").replace(" vs ", " vs ")
+    return str(row.get("seeds", ""))
+
+
+def margin_sentence(verdict: str, low: float, high: float, margin: float, unit: str) -> str:
+    if verdict == CONFIRMED:
+        return f"the CI lies above -{margin:g} {unit} (the margin): no loss beyond the margin."
+    if verdict == REFUTED:
+        return f"the CI lies below -{margin:g} {unit}: worse by more than the margin."
+    if np.isnan(low):
+        return "no CI."
+    return f"the CI spans -{margin:g} {unit} (the margin)."
+
+
+def space_conv_count_cause(space: SpaceResults, method: str) -> str:
+    """A note when every seed's final BN-NAS scores were conv-count determined."""
+    flags = [run.train.conv_count_determined for run in space.runs_of(method) if run.train is not None]
+    if flags and all(flag is True for flag in flags):
+        return (" Every seed's final scores are conv-count determined (the gammas did not move enough to reorder "
+                "two architectures of different conv counts): the ranking compared is conv count's with a tie-break.")
+    return ""
+
+
+# -------------------------------------------------------------------------------- speed-ups
+
+
+def runs_by_seed(runs: Iterable[Run]) -> dict[int, Run]:
+    return {run.seed: run for run in runs}
+
+
+def train_seconds(run: Run, column: str) -> float | None:
+    if run.train is None:
+        return None
+    return run.train.train_cpu_time_s if column == "train_cpu_time_s" else run.train.train_time_s
+
+
+def speedup_details(results: Results) -> list[Detail]:
+    """TRAIN and EVAL per space and BN-NAS method with a common seed with its baseline."""
+    details: list[Detail] = []
+    methods = config_methods(results)
+    for space in results.spaces:
+        for method in bn_nas_methods(space):
+            mine = runs_by_seed(space.runs_of(method))
+            baseline = next(iter(mine.values())).baseline
+            theirs = runs_by_seed(space.runs_of(baseline))
+            seeds = sorted(set(mine) & set(theirs))
+            if not seeds or baseline == method:
+                continue
+            priority = (primary_rank(method, methods), space_rank(results, space.name))
+            train = training_speedup(space, method, baseline, mine, theirs, seeds, priority)
+            if train is not None:
+                details.append(train)
+            details += evaluation_speedups(results, space, method, baseline, mine, theirs, seeds, priority)
+    return details
+
+
+def training_speedup(space: SpaceResults, method: str, baseline: str, mine: dict[int, Run], theirs: dict[int, Run],
+                     seeds: list[int], priority: tuple[Any, ...]) -> Detail | None:
+    runs = [mine[s] for s in seeds] + [theirs[s] for s in seeds]
+    if any(run.train is None for run in runs):
+        return None
+    column = ("train_cpu_time_s" if all(run.train.train_cpu_time_s is not None for run in runs) else "train_time_s")
+    base = {s: train_seconds(theirs[s], column) for s in seeds}
+    bn = {s: train_seconds(mine[s], column) for s in seeds}
+    value, low, high = ratio_ci(base, bn)
+    verdict = above_threshold(low, high, C.TRAIN_SPEEDUP)
+    what = "CPU seconds" if column == "train_cpu_time_s" else "wall seconds"
+    sentence = (f"{baseline} trains {ratio_text(value, low, high)} as long as {method} ({what}, "
+                f"{len(seeds)} paired seed(s)); " + threshold_sentence(verdict, low, C.TRAIN_SPEEDUP))
+    return Detail(claim=C.TRAIN, space=space.name, method=method, versus=baseline, measured=value, ci_low=low,
+                  ci_high=high, unit="x", verdict=verdict, sentence=sentence,
+                  scope=f"{space.name}: {baseline} / {method} {column} (seeds {', '.join(map(str, seeds))})",
+                  seeds=str(len(seeds)), priority=priority)
+
+
+def threshold_sentence(verdict: str, low: float, threshold: float, unit: str = "x") -> str:
+    """What the CI says about a threshold claim, for the row's sentence."""
+    bound = f"{threshold:,g}{unit}"
+    if np.isnan(low):
+        return "one seed: no CI."
+    if verdict == CONFIRMED:
+        return f"the CI lies above {bound}."
+    if verdict == REFUTED:
+        return f"the CI lies below {bound}."
+    return f"the CI spans {bound}."
+
+
+def scoring_images(results: Results) -> int | None:
+    """Images one SPOS-style evaluation of one architecture forwards in this run."""
+    scoring = (results.config or {}).get("scoring") or {}
+    try:
+        return int(scoring["recalibration_batches"] * scoring["recalibration_batch_size"] + scoring["validation_images"])
+    except KeyError:
+        return None
+
+
+def evaluation_speedups(results: Results, space: SpaceResults, method: str, baseline: str, mine: dict[int, Run],
+                        theirs: dict[int, Run], seeds: list[int], priority: tuple[Any, ...]) -> list[Detail]:
+    """The measured evaluation speed-up at this run's protocol and, when that protocol is smaller
+    than the paper's, its projection to the paper's image count (the counted row)."""
+    base = {s: theirs[s].scoring.time_per_arch_s for s in seeds if theirs[s].scoring and theirs[s].scoring.time_per_arch_s}
+    bn = {s: mine[s].scoring.time_per_arch_s for s in seeds if mine[s].scoring and mine[s].scoring.time_per_arch_s}
+    common = sorted(set(base) & set(bn))
+    if not common:
+        return []
+    value, low, high = ratio_ci({s: base[s] for s in common}, {s: bn[s] for s in common})
+    images = scoring_images(results)
+    at_paper_scale = images is not None and images >= C.PAPER_EVAL_IMAGES
+    scope = f"{space.name}: {baseline} / {method} time per architecture (seeds {', '.join(map(str, common))})"
+    protocol = f"{images:,} images per architecture" if images else "an unrecorded number of images per architecture"
+    measured_verdict = above_threshold(low, high, C.EVAL_SPEEDUP) if at_paper_scale else NOT_JUDGED
+    measured = Detail(
+        claim=C.EVAL, space=space.name, method=method, versus=baseline, measured=value, ci_low=low, ci_high=high,
+        unit="x", verdict=measured_verdict, scope=scope, seeds=str(len(common)), priority=priority,
+        counted=at_paper_scale,
+        evidence="measured at the paper's protocol" if at_paper_scale else
+        f"this run's protocol ({protocol}): reported, not counted",
+        sentence=(f"{baseline}'s evaluation takes {ratio_text(value, low, high)} as long as {method}'s "
+                  f"at this run's protocol ({protocol})"
+                  + ("; " + threshold_sentence(measured_verdict, low, C.EVAL_SPEEDUP) if at_paper_scale else
+                     "; the paper's claim is about its own protocol, projected in the counted row.")),
+    )
+    if at_paper_scale or images is None:
+        return [measured]
+    scale = C.PAPER_EVAL_IMAGES / images
+    p_value, p_low, p_high = value * scale, low * scale, high * scale
+    verdict = above_threshold(p_low, p_high, C.EVAL_SPEEDUP)
+    projected = Detail(
+        claim=C.EVAL, space=space.name, method=method, versus=baseline, measured=p_value, ci_low=p_low,
+        ci_high=p_high, unit="x", verdict=verdict, seeds=str(len(common)), priority=priority,
+        evidence=f"projected to the paper's protocol ({C.PAPER_EVAL_IMAGES:,} images per architecture)",
+        scope=scope + f", projected x{scale:,.1f} to {C.PAPER_EVAL_IMAGES:,} images",
+        sentence=(f"projected from this run's cost per image to the paper's {C.PAPER_EVAL_IMAGES:,} images per "
+                  f"architecture: {ratio_text(p_value, p_low, p_high)}; "
+                  + threshold_sentence(verdict, p_low, C.EVAL_SPEEDUP)
+                  + " (the paper's network costs more per image than this run's, so this is a lower bound)"),
+    )
+    return [measured, projected]
+
+
+# ---------------------------------------------------------------------------------- search
+
+
+def search_details(results: Results) -> list[Detail]:
+    details = []
+    methods = config_methods(results)
+    for space in results.spaces:
+        for method in bn_nas_methods(space):
+            mine = {run.seed: run.searched_top1_pct() for run in space.runs_of(method)}
+            mine = {s: v for s, v in mine.items() if v is not None}
+            if not mine:
+                continue
+            baseline = space.runs_of(method)[0].baseline
+            theirs = {run.seed: run.searched_top1_pct() for run in space.runs_of(baseline)}
+            seeds = sorted(s for s in set(mine) & set(theirs) if theirs[s] is not None)
+            if not seeds or baseline == method:
+                continue
+            diffs = np.array([mine[s] - theirs[s] for s in seeds])
+            value, low, high = mean_ci(diffs)
+            verdict = non_inferiority(low, high, C.TOP1_MARGIN_PCT) if len(seeds) > 1 else INCONCLUSIVE
+            sentence = (f"{method}'s searched architecture retrained: {ci_text(value, low, high, '+.2f')} top-1 points "
+                        f"vs {baseline}'s ({len(seeds)} paired seed(s)); "
+                        + (margin_sentence(verdict, low, high, C.TOP1_MARGIN_PCT, "points") if len(seeds) > 1 else
+                           "one seed: a single searched architecture says nothing about a loss."))
+            details.append(Detail(
+                claim=C.SEARCH, space=space.name, method=method, versus=baseline, measured=value, ci_low=low,
+                ci_high=high, unit="top-1 points", verdict=verdict, sentence=sentence,
+                scope=f"{space.name}: {method} - {baseline} top-1 % (paired by seed, seeds {', '.join(map(str, seeds))})",
+                seeds=str(len(seeds)), priority=(primary_rank(method, methods), space_rank(results, space.name)),
+                inputs={"diffs": diffs, "seeds": seeds},
+            ))
+    return details
+
+
+# ------------------------------------------------------------------------------ early bird
+
+
+def early_bird_details(results: Results) -> list[Detail]:
+    """Every BN-NAS method's tau(first, final checkpoint); counted where its scores moved. The
+    headline takes the largest budget (epoch_fraction) among those."""
+    details = []
+    methods = config_methods(results)
+    for space in results.spaces:
+        for method in bn_nas_methods(space):
+            frames = [run.scores for run in space.runs_of(method) if run.scores is not None and not run.scores.empty]
+            if not frames:
+                continue
+            checkpoints = sorted(set.intersection(*[set(f["checkpoint"]) for f in frames]))
+            if len(checkpoints) < 2:
+                continue
+            first_cp, final_cp = checkpoints[0], checkpoints[-1]
+            archs = sorted(set.intersection(*[set(f["arch_id"]) for f in frames]))
+
+            def at(frame: pd.DataFrame, checkpoint: int) -> np.ndarray:
+                rows = frame[frame["checkpoint"] == checkpoint].set_index("arch_id")
+                return rows.loc[archs, "score"].to_numpy(float)
+
+            first = np.stack([at(f, first_cp) for f in frames])
+            final = np.stack([at(f, final_cp) for f in frames])
+            value, low, high, moved = early_bird_stability(first, final)
+            fraction = space.runs_of(method)[0].parts.epoch_fraction
+            verdict = above_threshold(low, high, C.STABLE_TAU) if moved else NOT_JUDGED
+            where = early_fraction(space.runs_of(method)[0], first_cp, final_cp)
+            sentence = (f"{method} ({fraction:.0%} budget): tau between its scores {where} "
+                        f"{ci_text(value, low, high)}; "
+                        + (threshold_sentence(verdict, low, C.STABLE_TAU, unit="") if moved else
+                           f"not counted: no score moved by {C.UNMOVED_RELATIVE:.0%} between those checkpoints, "
+                           "so a stable ranking is the starting one, no evidence of an early bird."))
+            details.append(Detail(
+                claim=C.EARLY_BIRD, space=space.name, method=method, versus="", measured=value, ci_low=low,
+                ci_high=high, unit="tau", verdict=verdict, sentence=sentence, counted=moved,
+                evidence="the indicator moved" if moved else "the indicator did not move: reported, not counted",
+                scope=f"{space.name}: {method} scores at checkpoint {first_cp} vs {final_cp} "
+                      f"(n={len(archs)}; {ci_sources(len(frames))})",
+                n_archs=len(archs), seeds=str(len(frames)),
+                priority=(-fraction, primary_rank(method, methods), space_rank(results, space.name)),
+                inputs={"fraction": fraction, "moved": moved, "first": first, "final": final},
+            ))
+    return details
+
+
+def early_fraction(run: Run, first_cp: int, final_cp: int) -> str:
+    steps = {c["checkpoint"]: c.get("step") for c in (run.train.checkpoints if run.train else [])}
+    if steps.get(first_cp) and steps.get(final_cp):
+        return (f"at step {steps[first_cp]:,} ({steps[first_cp] / steps[final_cp]:.0%} of its training) and at the "
+                f"end (step {steps[final_cp]:,})")
+    return f"at checkpoints {first_cp} and {final_cp}"
+
+
+# ------------------------------------------------------------------------------- headlines
+
+
+def missing_headline(claim: C.Claim, details: list[Detail]) -> Detail:
+    """The headline of a claim no counted row tests: inconclusive, saying why."""
+    if details:
+        why = f"nothing this run measured tests it ({details[0].evidence})"
+    else:
+        why = f"not measured: needs {claim.needs}"
+    return Detail(claim=claim, space="", method="", versus="", measured=float("nan"), ci_low=float("nan"),
+                  ci_high=float("nan"), unit="", verdict=INCONCLUSIVE, sentence=why[0].upper() + why[1:] + ".",
+                  scope="", counted=False, evidence=why, headline=True)
+
+
+def headline_priority(detail: Detail) -> tuple[Any, ...]:
+    """The headline of a claim is its counted row with the lowest priority: ranking-type claims:
+    the paper's setting (PAPER_METHOD) first, then the most architectures, then the space order
+    of the run, the retrained truth before NATS-Bench; speed-ups and search: the paper's setting,
+    then the space order; early bird: the largest budget, then as before."""
+    return detail.priority
+
+
+def choose_headlines(details: list[Detail]) -> list[Detail]:
+    """Flag one headline per claim (a counted row), adding an inconclusive one where none counts."""
+    out = []
+    for claim in C.CLAIMS:
+        mine = [d for d in details if d.claim == claim]
+        counted = sorted((d for d in mine if d.counted), key=headline_priority)
+        if counted:
+            counted[0].headline = True
+            out += [counted[0]] + [d for d in mine if d is not counted[0]]
         else:
-            verdict, reason = non_inferiority(measured, low, high, TOP1_MARGIN_PCT, "points")
-        rows.append(verdict_row(SEARCH_CLAIM, scope, measured, low, high, verdict, reason))
-    return rows
+            out += [missing_headline(claim, mine)] + mine
+    return out
 
 
-def early_bird_verdicts(scores: dict[tuple[str, str], dict[int, pd.DataFrame]]) -> list[dict[str, Any]]:
-    """EARLY_BIRD_CLAIM per space and BN-NAS method. `scores`: (space, method) -> {seed: scores.csv}."""
-    rows = []
-    for (space, method), by_seed in sorted(scores.items()):
-        if method not in BN_NAS_METHODS:
-            continue
-        frames = list(by_seed.values())
-        checkpoints = sorted(set.intersection(*[set(f["checkpoint"]) for f in frames]))
-        if len(checkpoints) < 2:
-            continue
-        first_cp, final_cp = checkpoints[0], checkpoints[-1]
-        archs = sorted(set.intersection(*[set(f["arch_id"]) for f in frames]))
-
-        def at(frame: pd.DataFrame, checkpoint: int) -> np.ndarray:
-            return frame[frame["checkpoint"] == checkpoint].set_index("arch_id").loc[archs, "score"].to_numpy(float)
-
-        first = np.stack([at(f, first_cp) for f in frames])
-        final = np.stack([at(f, final_cp) for f in frames])
-        measured, low, high, moved = early_bird_stability(first, final)
-        verdict, reason = early_bird_rule(measured, low, high, moved)
-        scope = (f"{space}: {method} scores at checkpoint {first_cp} vs {final_cp} "
-                 f"(n={len(archs)}; {ci_sources(len(frames))})")
-        rows.append(verdict_row(EARLY_BIRD_CLAIM, scope, measured, low, high, verdict, reason))
-    return rows
+# ----------------------------------------------------------------------------------- table
 
 
-# ------------------------------------------------------------------------------------ load
+Decider = Callable[[Detail, Results], dict[str, Any]]
 
 
-def _runs(root: Path, pattern: str, files: Collection[str] | None) -> list[tuple[dict[str, str], Path]]:
-    """The run files of `pattern` under `root`: of `files` only (the report's manifest), if given."""
-    found = []
-    for path in sorted(root.glob(pattern.format(space="*", method="*", seed="*"))):
-        relative = path.relative_to(root)
-        fields = parse_path(pattern, relative)
-        if fields is not None and fields["seed"].isdigit() and (files is None or str(relative) in files):
-            found.append((fields, path))
-    return found
+def verdicts_table(results: Results, decide: Decider | None = None) -> pd.DataFrame:
+    """Every claim's detail rows and its headline (harness.analysis.verdicts module docstring),
+    columns VERDICT_COLUMNS, claims in the order of harness.analysis.claims.CLAIMS, each claim's
+    headline first. `decide` says, for an inconclusive headline, which run would decide it
+    (default: harness.analysis.power's projection)."""
+    details = (paired_difference_details(results, C.RANKING, "kendall_tau", "tau")
+               + speedup_details(results) + search_details(results) + early_bird_details(results)
+               + paired_difference_details(results, C.BEYOND_CONV, WITHIN_METRIC, "tau within conv count"))
+    chosen = choose_headlines(details)
+    decide = decide or default_decider
+    for detail in chosen:
+        if detail.headline and detail.verdict == INCONCLUSIVE:
+            detail.decider = decide(detail, results)
+    return pd.DataFrame([d.row() for d in chosen], columns=VERDICT_COLUMNS)
 
 
-def _baseline(record: dict[str, Any] | None) -> str | None:
-    return ((record or {}).get("method") or {}).get("baseline")
+def default_decider(detail: Detail, results: Results) -> dict[str, Any]:
+    from harness.analysis.deciding import deciding_run
+
+    return deciding_run(detail, results)
 
 
-def train_cpu_seconds(train_record: dict[str, Any]) -> float | None:
-    """A training record's CPU seconds, only for a supernet trained on a CPU device: on a GPU the
-    process's CPU time is not the work (None there, and for records that did not keep it)."""
-    return train_record.get("train_cpu_time_s") if train_record.get("device", "cpu") == "cpu" else None
+def headlines(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The headline rows of a verdicts table (one per claim)."""
+    flags = verdicts["headline"].astype(str).str.lower().isin(["true", "1"])
+    return verdicts[flags]
 
 
-def load_costs(root: Path, files: Collection[str] | None = None) -> pd.DataFrame:
-    """space, method, seed, baseline, train_time_s, train_cpu_time_s (runs on a CPU device only),
-    time_per_arch_s from the runs' records."""
-    rows: dict[tuple[str, str, int], dict[str, Any]] = {}
-    for pattern, columns in ((paths.TRAIN_RECORD, ("train_time_s", "train_cpu_time_s")),
-                             (paths.SCORING_RECORD, ("time_per_arch_s",))):
-        for fields, path in _runs(root, pattern, files):
-            record = read_json(path)
-            key = (fields["space"], fields["method"], int(fields["seed"]))
-            row = rows.setdefault(key, dict(zip(["space", "method", "seed"], key)))
-            row.update({column: record.get(column) for column in columns})
-            if "train_cpu_time_s" in columns:
-                row["train_cpu_time_s"] = train_cpu_seconds(record)
-            row["baseline"] = row.get("baseline") or _baseline(record)
-    return pd.DataFrame(list(rows.values()), columns=["space", "method", "seed", "baseline", "train_time_s",
-                                                      "train_cpu_time_s", "time_per_arch_s"])
-
-
-def load_conv_count_determined(root: Path, files: Collection[str] | None = None) -> dict[tuple[str, str], bool]:
-    """(space, method) -> whether every seed's final checkpoint was conv-count determined, for the
-    runs whose train.json carries gamma diagnostics (BN-indicator methods)."""
-    found: dict[tuple[str, str], bool] = {}
-    for fields, path in _runs(root, paths.TRAIN_RECORD, files):
-        checkpoints = read_json(path).get("checkpoints") or []
-        if not checkpoints or "conv_count_determined" not in checkpoints[-1]:
-            continue
-        key = (fields["space"], fields["method"])
-        found[key] = found.get(key, True) and bool(checkpoints[-1]["conv_count_determined"])
-    return found
-
-
-def load_top1(root: Path, files: Collection[str] | None = None) -> pd.DataFrame:
-    """space, method, seed, baseline, top1_pct of each run's searched architecture (final.csv rank 0)."""
-    rows = []
-    for fields, path in _runs(root, paths.FINAL, files):
-        final = pd.read_csv(path)
-        best = final[final["rank"] == 0]
-        search = root / paths.SEARCH.format(**fields)
-        record = read_json(search) if search.is_file() else None
-        if len(best):
-            rows.append({"space": fields["space"], "method": fields["method"], "seed": int(fields["seed"]),
-                         "baseline": _baseline(record), "top1_pct": 100 * float(best["test_acc"].iloc[0])})
-    return pd.DataFrame(rows, columns=["space", "method", "seed", "baseline", "top1_pct"])
-
-
-def load_scores(root: Path, files: Collection[str] | None = None) -> dict[tuple[str, str], dict[int, pd.DataFrame]]:
-    found: dict[tuple[str, str], dict[int, pd.DataFrame]] = {}
-    for fields, path in _runs(root, paths.SCORES, files):
-        found.setdefault((fields["space"], fields["method"]), {})[int(fields["seed"])] = pd.read_csv(path)
-    return found
-
-
-def load_correlations(root: Path, files: Collection[str] | None = None) -> pd.DataFrame:
-    frames = [pd.read_csv(p) for p in sorted(root.glob(paths.CORRELATIONS.format(space="*")))
-              if p.parent.name != "report" and (files is None or str(p.relative_to(root)) in files)]
-    frames = [f for f in frames if "relation" in f.columns]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["relation", "method", "seed", "metric"])
-
-
-# What each claim needs, for the row that says it was not measured.
-NEEDS = {
-    RANKING_CLAIM: "correlations with BN-NAS and its baseline on one ground truth",
-    TRAIN_CLAIM: "train.json of BN-NAS and its baseline with a common seed",
-    EVAL_CLAIM: "scoring.json of BN-NAS and its baseline with a common seed",
-    SEARCH_CLAIM: "final.csv of BN-NAS's and its baseline's searches with a common seed",
-    EARLY_BIRD_CLAIM: "BN-NAS scores at two or more checkpoints",
-}
-
-
-def verdicts_table(results_dir: str | Path, files: Collection[str] | None = None) -> pd.DataFrame:
-    """Every claim's verdicts from what exists under `results_dir` (of `files` only, paths relative
-    to it, if given: the report passes its manifest's), columns VERDICT_COLUMNS, in the order of
-    NEEDS; a claim without its inputs gets one inconclusive row saying what is missing."""
-    root = Path(results_dir)
-    rows = (ranking_verdicts(load_correlations(root, files), load_conv_count_determined(root, files))
-            + speedup_verdicts(load_costs(root, files))
-            + search_verdicts(load_top1(root, files)) + early_bird_verdicts(load_scores(root, files)))
-    measured = {row["claim"] for row in rows}
-    rows += [verdict_row(claim, "", float("nan"), float("nan"), float("nan"), INCONCLUSIVE, f"not measured: needs {need}")
-             for claim, need in NEEDS.items() if claim not in measured]
-    order = {claim: i for i, claim in enumerate(NEEDS)}
-    return pd.DataFrame(sorted(rows, key=lambda row: order[row["claim"]]), columns=VERDICT_COLUMNS)
+def isnan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)

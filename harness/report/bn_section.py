@@ -1,8 +1,7 @@
-"""The report's BN-indicator section: every BN-indicator run's tau beside its tau within strata
-of equal conv count and its gamma diagnostics, a sentence saying whether the scores have moved
-enough to change what conv count alone ranks, and the budget sweep (early-bird) figure against
-training steps. Called from one line in harness.report.page.space_html; reads the report's Space
-(runs with train.json, correlations.csv)."""
+"""The report's BN-indicator section: every BN-NAS run's tau beside its tau within strata of equal
+conv count and its gamma diagnostics, a sentence saying whether the scores have moved enough to
+change what conv count alone ranks, and the budget sweep (early-bird) figure against training
+steps. Reads a space of the results model (runs with train.json, correlations.csv)."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ import pandas as pd
 from harness.scoring.bn_diagnostics import WIDTH_SEARCH_LABEL, WIDTH_SEARCH_SPACES, structure_statement
 from harness.analysis.structure_control import METRIC_NAME
 
-SWEEP_BASE = {"scorer": "bn_indicator", "sampler": "uniform", "trainable": "bn", "recipe": "official"}
+SWEEP_BASE = {"sampler": "uniform", "trainable": "bn", "recipe": "official"}  # bnnas's parts, but the budget
 
 
 def run_label(method: dict[str, Any], name: str, space: str) -> str:
@@ -24,7 +23,8 @@ def run_label(method: dict[str, Any], name: str, space: str) -> str:
 
 
 def _bn_runs(space: Any) -> list[Any]:
-    return [run for run in space.runs if (run.train or {}).get("method", {}).get("scorer") == "bn_indicator"]
+    """BN-NAS and its variants (Method.family, as recorded), those with a training record."""
+    return [run for run in space.runs if run.train is not None and run.parts.is_bn_nas]
 
 
 def _cell(rows: pd.DataFrame) -> str:
@@ -44,9 +44,9 @@ def bn_indicator_table(space: Any) -> pd.DataFrame:
         columns=["ground_truth", "method", "seed", "checkpoint", "metric", "value", "ci_low", "ci_high"])
     rows = []
     for run in _bn_runs(space):
-        final = run.train["checkpoints"][-1]
-        row: dict[str, Any] = {"run": run_label(run.train["method"], run.method, space.name), "seed": run.seed,
-                               "steps": run.train.get("steps")}
+        final = run.train.final_checkpoint
+        row: dict[str, Any] = {"run": run_label(run.parts.raw, run.method, space.name), "seed": run.seed,
+                               "steps": run.train.steps}
         mine = correlations[(correlations["method"] == run.method) & (correlations["seed"] == run.seed)
                             & (correlations["checkpoint"] == final["checkpoint"])]
         for truth in dict.fromkeys(mine["ground_truth"]):
@@ -67,18 +67,18 @@ def bn_indicator_table(space: Any) -> pd.DataFrame:
 def sweep_runs(space: Any) -> list[Any]:
     """The budget sweep: BN-NAS runs that differ from `bnnas` only in epoch_fraction, by steps."""
     runs = [run for run in _bn_runs(space)
-            if all(run.train["method"].get(k) == v for k, v in SWEEP_BASE.items())
-            and not (run.train["method"].get("space_knobs") or {}).get(space.name)
-            and run.train["method"].get("options", {}).get("statistic", "abs_gamma") == "abs_gamma"]
-    return sorted(runs, key=lambda run: run.train.get("steps", 0))
+            if all(run.parts.raw.get(k) == v for k, v in SWEEP_BASE.items())
+            and not run.parts.space_knobs.get(space.name)
+            and run.parts.options.get("statistic", "abs_gamma") == "abs_gamma"]
+    return sorted(runs, key=lambda run: run.train.steps or 0)
 
 
 def departure_sentence(space: Any) -> str:
     """At which budget (if any) the indicator's scores depart from conv count's ranking."""
-    runs = [run for run in sweep_runs(space) if "conv_count_determined" in run.train["checkpoints"][-1]]
+    runs = [run for run in sweep_runs(space) if "conv_count_determined" in run.train.final_checkpoint]
     if not runs:
         return "No budget sweep with gamma diagnostics in this space."
-    finals = [(run.train["steps"], run.train["checkpoints"][-1]) for run in runs]
+    finals = [(run.train.steps, run.train.final_checkpoint) for run in runs]
     if all(final["conv_count_determined"] is None for _, final in finals):
         return "Conv count is the same for every architecture in this space: the sweep's ranking comes from the gammas alone."
     departed = [steps for steps, final in finals if final["conv_count_determined"] is False]
@@ -101,8 +101,8 @@ def sweep_figure(space: Any):  # -> matplotlib Figure | None
     correlations = space.correlations if space.correlations is not None else pd.DataFrame()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     for run in runs:
-        points = pd.DataFrame(run.train["checkpoints"])
-        label = f"{run.method} ({run.train['steps']} steps)"
+        points = pd.DataFrame(run.train.checkpoints)
+        label = f"{run.method} ({run.train.steps} steps)"
         for ax, metric in zip(axes[:2], ("kendall_tau", METRIC_NAME)):
             if correlations.empty:
                 continue
@@ -119,24 +119,3 @@ def sweep_figure(space: Any):  # -> matplotlib Figure | None
     axes[2].legend(fontsize=7)
     fig.tight_layout()
     return fig
-
-
-def bn_indicator_blocks(space: Any) -> list[tuple[str, Any, str]]:
-    """The section as (title, table or figure, intro) blocks; none when the space has no
-    BN-indicator run."""
-    table = bn_indicator_table(space)
-    if table.empty:
-        return []
-    blocks: list[tuple[str, Any, str]] = [(
-        "BN indicator: trained or conv count?", table,
-        "Every BN-indicator run at its final checkpoint: τ, τ over only the pairs of architectures with "
-        "equal conv-op count (what the score knows beyond conv count; n/a when the score ties all such pairs), "
-        "how far the scored BNs' γ moved from initialisation, and whether the scores moved enough to "
-        "reorder any two architectures of different conv counts (exact over the whole space; "
-        "harness.scoring.bn_diagnostics). Per-checkpoint values: supernet/gamma_diagnostics.csv of each run. "
-        + departure_sentence(space),
-    )]
-    figure = sweep_figure(space)
-    if figure is not None:
-        blocks.append(("BN-NAS budget sweep (early-bird): τ, τ within conv count and γ drift vs steps", figure, ""))
-    return blocks

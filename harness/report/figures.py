@@ -1,4 +1,4 @@
-"""The report's figures, each from a plain DataFrame (built in harness.report.page) to a matplotlib
+"""The report's figures, each from a plain DataFrame (harness.report.figure_data) to a matplotlib
 Figure: forest plot of tau, score vs ground truth, early-bird curve, accuracy vs FLOPs, cost."""
 
 from __future__ import annotations

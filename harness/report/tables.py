@@ -86,6 +86,15 @@ def seed_spread(std: float, seeds: int) -> str:
     return f"{std:.2f}"
 
 
+def format_ci(value: float, low: float, high: float) -> str:
+    """Value and CI as `0.512 [0.41, 0.60]`; just the value when the CI is undefined."""
+    if pd.isna(value):
+        return "n/a"
+    if pd.isna(low) or pd.isna(high):
+        return f"{value:.3f}"
+    return f"{value:.3f} [{low:.2f}, {high:.2f}]"
+
+
 def collapse(items: list[Any], limit: int = LIST_LIMIT) -> str:
     """`0, 1, 2, 3, … (12 in all)` rather than a cell full of values."""
     shown = ", ".join(str(i) for i in items[:limit])
