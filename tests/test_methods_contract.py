@@ -12,7 +12,7 @@ import torch
 
 import methods
 from harness.errors import HarnessError
-from harness.method import Method, ScoreContext
+from harness.method import METHOD_REGISTRY, Method, ScoreContext
 from harness.scoring.scorers import bn_indicator, bn_score_table, validation_accuracy
 from harness.training.supernet import SupernetRecipe, train_supernet
 
@@ -78,8 +78,12 @@ def test_a_new_file_in_methods_is_registered(tmp_path, monkeypatch):
     """))
     monkeypatch.setattr(methods, "__path__", [*methods.__path__, str(tmp_path)])
     monkeypatch.setattr(sys, "path", [*sys.path])
-    assert "myproxy" in methods.registry()
-    assert not methods.resolve("myproxy").trains_supernet
+    try:
+        assert "myproxy" in methods.registry()
+        assert not methods.resolve("myproxy").trains_supernet
+    finally:  # the registry keeps what it found: forget the throw-away file's method
+        METHOD_REGISTRY.unregister("myproxy")
+        sys.modules.pop("methods.myproxy", None)
 
 
 def test_variants_and_options_override_parts():

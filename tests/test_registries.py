@@ -29,8 +29,8 @@ def registered():
         return list(bn.parameters())
 
     yield
-    SAMPLERS.pop("first-choice")
-    TRAINABLE_RULES.pop("first-bn")
+    SAMPLERS.unregister("first-choice")
+    TRAINABLE_RULES.unregister("first-bn")
 
 
 def test_a_registered_sampler_and_rule_make_a_method(registered, tiny_space) -> None:
