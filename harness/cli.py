@@ -1,5 +1,7 @@
-"""`python -m harness <command>`: one subcommand per command module (harness.commands.COMMANDS:
-the modules of harness/commands/ and installed packages' entry points in bnnas_harness.commands).
+"""`python -m harness <command>`: one subcommand per command module in harness/commands/.
+
+The commands are harness.commands.COMMANDS: the modules of harness/commands/ and any installed
+package's command modules under the entry-point group bnnas_harness.commands.
 
 Each command module defines NAME, HELP, add_arguments(parser) and run(args) -> int.
 A HarnessError becomes a one-paragraph message on stderr and exit status 2.

@@ -293,3 +293,21 @@ def test_synflow_over_all_archs_reproduces_the_published_correlation(wide: pd.Da
     (`unique_str`, 6,466 classes) share one computation."""
     rho, published = synflow_correlation(wide, dataset, groups=True)
     assert rho == pytest.approx(published, abs=TOLERANCE)
+
+
+# --- the published numbers (harness/analysis/paper.py) --------------------------------------
+
+def test_published_zero_cost_numbers_name_registered_methods_and_real_columns(wide: pd.DataFrame) -> None:
+    from harness.analysis.paper import PUBLISHED_ZERO_COST
+
+    registered = methods.registry()
+    for row in PUBLISHED_ZERO_COST:
+        assert row.method in registered, row
+        assert row.target is None or row.target in wide.columns, row
+        assert row.kendall_tau is not None or row.spearman_rho is not None, row
+        assert all(-1 <= v <= 1 for v in (row.kendall_tau, row.spearman_rho) if v is not None), row
+        assert row.source and row.protocol and row.archs in (1000, 15625), row
+    assert published_correlation("az_nas").kendall_tau == 0.741
+    assert published_correlation("epe_nas", archs=None).archs == 1000
+    with pytest.raises(KeyError, match="no published correlation for 'grasp'"):
+        published_correlation("grasp")
