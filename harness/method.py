@@ -30,7 +30,7 @@ A method file in `methods/` defines `METHOD = Method(...)` (or `METHODS = [...]`
 zero-cost proxy with `@zero_cost_proxy(...)` (harness.scoring.proxy); METHOD_REGISTRY finds it. A
 method can also live in another installed package, under the entry-point group
 `bnnas_harness.methods` (harness.registry). Config can derive variants (`method_variants`) that
-override any of these parts.
+override these parts, except `family`, `kind` and `scorer`: a variant is what its base is.
 """
 
 from __future__ import annotations
@@ -54,10 +54,11 @@ if TYPE_CHECKING:
     from harness.data.datasets import DataSplits
 
 
-
 @dataclass(frozen=True)
 class ScoreContext:
-    """Everything a scorer may use. `supernet` is None for methods without supernet training."""
+    """Everything a scorer may use. `supernet` is None for methods without supernet training.
+    `options`: the method's options over config's `scoring` section (the score command merges
+    them), so a scorer also sees e.g. `workers` (harness.scoring.zero_cost.scoring_workers)."""
 
     space: SearchSpace
     supernet: Supernet | None

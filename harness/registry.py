@@ -1,12 +1,15 @@
 """Name -> object registries: one type for every kind of part a run is made of.
 
-    registry            what it holds                                    filled from
-    METHOD_REGISTRY     Method (harness.method)                          methods/ + group bnnas_harness.methods
-    SPACES              space factory(input_shape, **knobs)              harness/spaces/ + bnnas_harness.spaces
-    SAMPLERS            sampler factory(space) -> PathSampler            decorator + bnnas_harness.samplers
-    TRAINABLE_RULES     trainable rule(supernet) -> parameters           decorator + bnnas_harness.trainable
-    RECIPES             recipe(shared SupernetRecipe) -> (recipe, record) decorator + bnnas_harness.recipes
-    COMMANDS            command module (NAME, HELP, add_arguments, run)  harness/commands/ + bnnas_harness.commands
+    registry (module)                         holds                                   discovered in
+    METHOD_REGISTRY (harness.method)          Method                                  methods/
+    SPACES (harness.spaces)                   factory(input_shape, **knobs) -> space  harness/spaces/
+    SAMPLERS (harness.training.samplers)      factory(space) -> PathSampler           (decorator only)
+    TRAINABLE_RULES (harness.training.optim)  rule(supernet) -> parameters            (decorator only)
+    RECIPES (harness.training.recipes)        recipe(shared) -> (recipe, record)      (decorator only)
+    COMMANDS (harness.commands)               command module                          harness/commands/
+
+and each has an entry-point group, bnnas_harness.<kind>: methods, spaces, samplers, trainable,
+recipes, commands.
 
 A registry is filled three ways, all of which end in `add`:
 
@@ -70,7 +73,7 @@ class Registry(Generic[T]):
         self._entries: dict[str, T] = {}
         self._where: dict[str, str] = {}
         self._entry_points: list[importlib.metadata.EntryPoint] | None = None
-        self._loaded_points: set[str] = set()
+        self._loaded_points: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ adding
 
@@ -169,9 +172,9 @@ class Registry(Generic[T]):
                 for name, entry in self._collect(module, module_name):
                     self.add(name, entry, _short(getattr(module, "__file__", None) or module.__name__))
         for point in self._points():
-            if (only is not None and point.name != only) or point.value in self._loaded_points:
+            if (only is not None and point.name != only) or (point.name, point.value) in self._loaded_points:
                 continue
-            self._loaded_points.add(point.value)
+            self._loaded_points.add((point.name, point.value))
             try:
                 loaded = point.load()
             except Exception as error:  # an installed package's broken entry point: say which

@@ -251,7 +251,7 @@ def test_data_proxies_use_one_seeded_training_batch(tiny_space, tiny_data, sampl
 # --- the whole benchmark --------------------------------------------------------------------
 
 def test_params_and_flops_correlations_over_all_archs(wide: pd.DataFrame) -> None:
-    """CALIBRATION.md: parameter count vs CIFAR-10 200-epoch test accuracy, Kendall tau 0.578."""
+    """The parameter count vs CIFAR-10 200-epoch test accuracy over all of NATS-Bench: Kendall tau 0.578 (measured)."""
     space = build_space("nats-tss", dataset_shape("cifar10"), C=16, N=5)
     archs = space.to_matrix([space.decode(text) for text in wide["arch_str"]])
     ctx = context(space, None)

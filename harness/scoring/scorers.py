@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from harness.errors import HarnessError
-from harness.method import ScoreContext
+from harness.method import METHOD_REGISTRY, ScoreContext
 from harness.training.optim import BN_TYPES, last_bn
 from harness.spaces.base import Supernet, sees_only_zeros
 
@@ -48,8 +48,6 @@ def indicator_options(options: Mapping[str, Any] | None = None, **overrides: Any
     any they lack are BN-NAS's, declared once in methods/bnnas.py (a scoring context always
     carries a BN-NAS method's own; a supernet of another family, e.g. SPOS's, has its gammas
     diagnosed as BN-NAS would score them)."""
-    from harness.method import METHOD_REGISTRY  # the registry imports the methods, which import this module
-
     given = {**(options or {}), **overrides}
     declared = METHOD_REGISTRY.get("bnnas").options
     return {name: given[name] if name in given else declared[name] for name in BN_INDICATOR_OPTIONS}

@@ -6,7 +6,7 @@ how it was derived), added with `@register_recipe("name")` or by an installed pa
 entry-point group `bnnas_harness.recipes`.
     spos      the config's `supernet` section as written (default: SGD Nesterov 0.9, lr 0.1
               cosine, gradient clipping by norm).
-    official  the BN-NAS code's optimiser (bychen515/BNNAS; PAPER_FACTS.md): SGD momentum 0.9
+    official  the BN-NAS code's optimiser (bychen515/BNNAS): SGD momentum 0.9
               (not Nesterov), lr 0.25 decayed linearly to 5e-4 at batch 512, no weight decay on
               BN, gradient clipping by VALUE at 5, label smoothing 0.1. The harness keeps the
               configured batch size (the machine's) and scales lr and min_lr linearly by
