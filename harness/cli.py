@@ -1,4 +1,7 @@
-"""`python -m harness <command>`: one subcommand per module in harness/commands/.
+"""`python -m harness <command>`: one subcommand per command module in harness/commands/.
+
+The commands are harness.commands.COMMANDS: the modules of harness/commands/ and any installed
+package's command modules under the entry-point group bnnas_harness.commands.
 
 Each command module defines NAME, HELP, add_arguments(parser) and run(args) -> int.
 A HarnessError becomes a one-paragraph message on stderr and exit status 2.
@@ -7,28 +10,27 @@ A HarnessError becomes a one-paragraph message on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-from harness import commands
+from harness.commands import COMMANDS
 from harness.errors import HarnessError
 
 
-def command_modules(argv: Sequence[str]) -> list[str]:
+def command_modules(argv: Sequence[str]) -> list[ModuleType]:
     """The command modules to import: only the invoked one when argv names one (a job pays for its
     own command's imports, not for torch in a table-only command), else all of them (--help)."""
-    names = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
-    invoked = argv[0].replace("-", "_") if argv else ""
-    return [invoked] if invoked in names else names
+    invoked = argv[0] if argv else ""
+    if invoked and not invoked.startswith("-") and invoked in COMMANDS:
+        return [COMMANDS.get(invoked)]
+    return [module for _, module in COMMANDS.items()]
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in command_modules(argv):
-        module = importlib.import_module(f"{commands.__name__}.{name}")
+    for module in command_modules(argv):
         command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
         command.set_defaults(run=module.run)

@@ -16,13 +16,21 @@
                    log-rank within the scored set): scores are comparable only within one job
     stochastic     the score depends on the seed (draws data, inputs or initialisations):
                    such a method is scored with several seeds
+    family         the published method this one is (a variant of): "bn-nas" (BN-NAS on any
+                   sampler, and every config variant derived from it), "spos", "fairnas"; None
+                   for a zero-cost proxy or trivial baseline. A config variant keeps its base's
+                   family, so the seeds, the grouped BN scoring job, the report and the verdicts
+                   treat it as what it is (harness.workflow.runs.seed_kind reads it).
     space_knobs    {space: {knob: value}}: knobs that override a space's for this method's
                    supernet and scoring (e.g. {nats-tss: {op_bn: all}} for the BN-after-every-op
                    ablation); the architecture sample and ground truth stay the space's own. A
                    method with space_knobs runs only on the spaces it names.
 
-A method file in `methods/` defines `METHOD = Method(...)` (or `METHODS = [...]`); the registry
-finds it. Config can derive variants (`method_variants`) that override any of these parts.
+A method file in `methods/` defines `METHOD = Method(...)` (or `METHODS = [...]`), or declares a
+zero-cost proxy with `@zero_cost_proxy(...)` (harness.scoring.proxy); METHOD_REGISTRY finds it. A
+method can also live in another installed package, under the entry-point group
+`bnnas_harness.methods` (harness.registry). Config can derive variants (`method_variants`) that
+override these parts, except `family`, `kind` and `scorer`: a variant is what its base is.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import numpy as np
 import torch
 
 from harness.errors import HarnessError
+from harness.registry import Registry
 from harness.training.optim import TRAINABLE_RULES
 from harness.training.recipes import RECIPES
 from harness.training.samplers import SAMPLERS
@@ -45,10 +54,11 @@ if TYPE_CHECKING:
     from harness.data.datasets import DataSplits
 
 
-
 @dataclass(frozen=True)
 class ScoreContext:
-    """Everything a scorer may use. `supernet` is None for methods without supernet training."""
+    """Everything a scorer may use. `supernet` is None for methods without supernet training.
+    `options`: the method's options over config's `scoring` section (the score command merges
+    them), so a scorer also sees e.g. `workers` (harness.scoring.zero_cost.scoring_workers)."""
 
     space: SearchSpace
     supernet: Supernet | None
@@ -77,6 +87,7 @@ class Method:
     baseline: str | None = None
     population_relative: bool = False
     stochastic: bool = False
+    family: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind is None:
@@ -87,11 +98,11 @@ class Method:
             raise HarnessError(f"method {self.name!r}: kind {self.kind!r} does not fit sampler {self.sampler!r}: "
                                "a supernet method names a sampler, a zero-cost or trivial one has sampler None")
         if self.sampler is not None and self.sampler not in SAMPLERS:
-            raise HarnessError(f"method {self.name!r}: unknown sampler {self.sampler!r}; use one of {sorted(SAMPLERS)} or None")
+            raise HarnessError(f"method {self.name!r}: {SAMPLERS.unknown(self.sampler)} (or None: no supernet)")
         if self.trainable not in TRAINABLE_RULES:
-            raise HarnessError(f"method {self.name!r}: unknown trainable rule {self.trainable!r}; use one of {sorted(TRAINABLE_RULES)}")
+            raise HarnessError(f"method {self.name!r}: {TRAINABLE_RULES.unknown(self.trainable)}")
         if self.recipe not in RECIPES:
-            raise HarnessError(f"method {self.name!r}: unknown recipe {self.recipe!r}; use one of {RECIPES}")
+            raise HarnessError(f"method {self.name!r}: {RECIPES.unknown(self.recipe)}")
         if not 0 < self.epoch_fraction <= 1000:
             raise HarnessError(f"method {self.name!r}: epoch_fraction must be > 0, got {self.epoch_fraction}")
 
@@ -134,4 +145,26 @@ class Method:
             "baseline": self.baseline,
             "population_relative": self.population_relative,
             "stochastic": self.stochastic,
+            "family": self.family,
         }
+
+
+def _declared(obj: Any, name: str) -> list[tuple[str, Method]]:
+    """What a methods/ module (or an entry point) declares: its METHOD and METHODS (methods
+    declared by decorator have registered themselves on import), or a Method or list of them."""
+    if isinstance(obj, Method):
+        declared = [obj]
+    elif isinstance(obj, (list, tuple)):
+        declared = list(obj)
+    else:
+        declared = list(getattr(obj, "METHODS", [])) + ([obj.METHOD] if hasattr(obj, "METHOD") else [])
+    if not all(isinstance(method, Method) for method in declared):
+        raise HarnessError(f"{name}: METHOD / METHODS must be Method objects (harness.method.Method)")
+    return [(method.name, method) for method in declared]
+
+
+METHOD_REGISTRY: Registry[Method] = Registry(
+    "method", group="bnnas_harness.methods", package="methods", collect=_declared,
+    how_to_add="Add a file to methods/ (or a method_variants entry in config, or an installed package's "
+               "entry point in group bnnas_harness.methods).",
+)

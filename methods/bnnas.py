@@ -27,6 +27,9 @@ BNNAS = Method(
     epoch_fraction=0.1,
     recipe="official",
     baseline="spos",
+    family="bn-nas",
+    # The BN indicator's options, declared here only (harness.scoring.scorers reads them, and
+    # diagnoses a supernet of another family, e.g. SPOS's gammas, with these).
     options={"statistic": "abs_gamma", "no_bn_score": 0.0, "zero_op": "parameter_free"},
 )
 BNNAS_FAIRNAS = dataclasses.replace(

@@ -13,4 +13,5 @@ METHOD = Method(
     sampler="fair",
     trainable="all",
     epoch_fraction=1.0,
+    family="fairnas",
 )

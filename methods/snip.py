@@ -2,15 +2,32 @@
 linear weights of |dL/dw * w|, L the cross-entropy of one seeded training batch, at
 initialisation (train-mode BN). Sign: higher = better (the raw saliency sum)."""
 
-from harness.method import Method
-from harness.scoring.zero_cost import DEFAULT_BATCH_SIZE, snip_scorer
+from __future__ import annotations
 
-METHOD = Method(
-    name="snip",
-    summary="no supernet; score = sum |g * w| over conv/linear weights on one batch (sign: higher = better)",
-    scorer=snip_scorer,
-    sampler=None,
-    kind="zero-cost",
-    stochastic=True,
-    options={"batch_size": DEFAULT_BATCH_SIZE},
-)
+import functools
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from harness.method import ScoreContext
+from harness.scoring.proxy import zero_cost_proxy
+from harness.scoring.zero_cost import DEFAULT_BATCH_SIZE, each_arch, one_batch, weight_layers
+
+
+def snip_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """sum over conv/linear weights of |dL/dw * w|, L the cross-entropy of one batch (train mode)."""
+    model.train()
+    model.zero_grad(set_to_none=True)
+    F.cross_entropy(model(x.clone()), y).backward()  # a copy: the batch is shared by every arch
+    with torch.no_grad():
+        return float(sum((layer.weight.grad * layer.weight).abs().sum()
+                         for layer in weight_layers(model) if layer.weight.grad is not None))
+
+
+@zero_cost_proxy(name="snip", stochastic=True)
+def snip_scorer(ctx: ScoreContext, archs: np.ndarray, *, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+    """no supernet; score = sum |g * w| over conv/linear weights on one batch (sign: higher = better)"""
+    x, y = one_batch(ctx, batch_size)
+    return each_arch(ctx, archs, functools.partial(snip_score, x=x, y=y))

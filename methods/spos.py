@@ -11,4 +11,5 @@ METHOD = Method(
     sampler="uniform",
     trainable="all",
     epoch_fraction=1.0,
+    family="spos",
 )

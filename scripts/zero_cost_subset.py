@@ -44,7 +44,8 @@ from harness.analysis.metrics import bootstrap_ci, kendall_tau, spearman_rho  # 
 from harness.groundtruth.nats_bench_bundled import FULL_TABLE, bundled_path  # noqa: E402
 from harness.data.shapes import dataset_shape  # noqa: E402
 from harness.spaces import build_space  # noqa: E402
-from harness.scoring.zero_cost import az_nas_components, gaussian_batch, log_rank_sum, per_arch  # noqa: E402
+from harness.scoring.zero_cost import gaussian_batch, per_arch  # noqa: E402
+from methods.az_nas import az_nas_components, log_rank_sum  # noqa: E402
 
 TRUTH = "c10_test_acc_200"
 STAND_IN = "Fashion-MNIST at 32 px, grey repeated to 3 channels (stand-in for CIFAR-10)"

@@ -12,7 +12,7 @@ import torch
 
 import methods
 from harness.errors import HarnessError
-from harness.method import Method, ScoreContext
+from harness.method import METHOD_REGISTRY, Method, ScoreContext
 from harness.scoring.scorers import bn_indicator, bn_score_table, validation_accuracy
 from harness.training.supernet import SupernetRecipe, train_supernet
 
@@ -78,8 +78,12 @@ def test_a_new_file_in_methods_is_registered(tmp_path, monkeypatch):
     """))
     monkeypatch.setattr(methods, "__path__", [*methods.__path__, str(tmp_path)])
     monkeypatch.setattr(sys, "path", [*sys.path])
-    assert "myproxy" in methods.registry()
-    assert not methods.resolve("myproxy").trains_supernet
+    try:
+        assert "myproxy" in methods.registry()
+        assert not methods.resolve("myproxy").trains_supernet
+    finally:  # the registry keeps what it found: forget the throw-away file's method
+        METHOD_REGISTRY.unregister("myproxy")
+        sys.modules.pop("methods.myproxy", None)
 
 
 def test_variants_and_options_override_parts():
@@ -137,3 +141,30 @@ def test_kind_follows_the_sampler_unless_given_and_must_fit_it():
         Method(name="e", summary="", scorer=score, sampler=None, kind="magic")
     assert {m.kind for m in methods.registry().values()} >= {"supernet", "zero-cost", "trivial"}
     assert methods.registry()["bnnas"].baseline == "spos" and methods.registry()["bnnas-fairnas"].baseline == "fairnas"
+
+
+def test_family_is_declared_recorded_and_kept_by_variants():
+    """Method.family says which published method a method is; a config variant is what its base is."""
+    from harness.workflow.runs import seed_kind
+
+    registered = methods.registry()
+    assert {name: m.family for name, m in registered.items() if m.trains_supernet} == {
+        "spos": "spos", "fairnas": "fairnas", "bnnas": "bn-nas", "bnnas-fairnas": "bn-nas"}
+    assert all(m.family is None for m in registered.values() if not m.trains_supernet)
+    variants = {"bnnas-spos-recipe-fair": {"base": "bnnas", "recipe": "spos", "sampler": "fair", "statistic": "beta"},
+                "spos-bn-only": {"base": "spos", "trainable": "bn", "epoch_fraction": 0.1}}
+    bn_variant = methods.resolve("bnnas-spos-recipe-fair", variants)
+    assert bn_variant.family == "bn-nas" and bn_variant.describe()["family"] == "bn-nas"
+    assert seed_kind(bn_variant) == "bn_indicator"  # seeds and the grouped BN scoring job follow the family
+    spos_variant = methods.resolve("spos-bn-only", variants)
+    assert spos_variant.family == "spos" and seed_kind(spos_variant) == "supernet"
+
+
+def test_bn_indicator_options_are_declared_once():
+    """The BN indicator's defaults are bnnas's Method.options; a context's options override them."""
+    from harness.scoring.scorers import BN_INDICATOR_OPTIONS, indicator_options
+
+    declared = methods.resolve("bnnas").options
+    assert set(declared) == set(BN_INDICATOR_OPTIONS)
+    assert indicator_options() == dict(declared) == indicator_options({"unrelated": 1})
+    assert indicator_options({"statistic": "beta"}, zero_op="bn") == {**declared, "statistic": "beta", "zero_op": "bn"}

@@ -1,5 +1,5 @@
-"""Zero-cost baselines (harness/scoring/zero_cost.py, methods/{params,flops,conv_count,synflow,naswot,
-jacob_cov,snip,grad_norm}.py): each proxy on networks whose value is known by hand, and synflow
+"""Zero-cost baselines (methods/{params,flops,conv_count,synflow,naswot,jacob_cov,snip,grad_norm}.py,
+their shared helpers in harness/scoring/zero_cost.py): each proxy on networks whose value is known by hand, and synflow
 over the whole NATS-Bench topology space against the published correlations."""
 
 from __future__ import annotations
@@ -21,30 +21,23 @@ from harness.method import ScoreContext
 from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
 from harness.data.shapes import InputShape
-from harness.scoring.zero_cost import (
-    JACOB_COV_K,
-    NASWOT_SINGULAR,
-    conv_table,
-    grad_norm_score,
-    jacob_cov_score,
-    naswot_score,
-    one_batch,
-    snip_score,
-    synflow_over_space,
-    synflow_score,
-)
+from harness.analysis.paper import published_correlation
+from harness.scoring.zero_cost import one_batch
+from methods.grad_norm import grad_norm_score
+from methods.jacob_cov import JACOB_COV_K, jacob_cov_score
+from methods.naswot import NASWOT_SINGULAR, naswot_score
+from methods.snip import snip_score
+from methods.synflow import synflow_over_space, synflow_score
 
 PROXIES = ("params", "flops", "conv_count", "synflow", "naswot", "jacob_cov", "snip", "grad_norm")
 DATA_PROXIES = ("naswot", "jacob_cov", "snip", "grad_norm")
 CPU = torch.device("cpu")
 
 # Abdelfattah et al. 2021, |Spearman| of synflow vs test accuracy over all 15,625 archs; the
-# CIFAR-10 column is against the cifar10-valid protocol's test accuracy (NATS_BENCH.md).
-PUBLISHED_SYNFLOW = {
-    "cifar10": ("c10valid_test_acc_200", 0.737),
-    "cifar100": ("c100_test_acc_200", 0.763),
-    "ImageNet16-120": ("in16_test_acc_200", 0.751),
-}
+# CIFAR-10 column is against the cifar10-valid protocol's test accuracy (harness/analysis/paper.py).
+PUBLISHED_SYNFLOW = {dataset: (row.target, row.spearman_rho)
+                     for dataset in ("cifar10", "cifar100", "ImageNet16-120")
+                     for row in [published_correlation("synflow", dataset)]}
 TOLERANCE = 0.02
 SUBSET_SIZE = 500
 # The |Spearman| of a random 500-arch subset scatters around the all-arch value with a standard
@@ -108,7 +101,7 @@ def test_params_and_flops_are_the_cost_table_and_the_real_counts(tiny_space, tin
 
 
 def test_conv_count_counts_the_edges_with_a_conv(tiny_space, tiny_data) -> None:
-    table = conv_table(tiny_space)
+    table = tiny_space.conv_op_table()
     # OPS = none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3
     np.testing.assert_array_equal(table, np.tile([0, 0, 1, 1, 0], (6, 1)))
     archs = tiny_space.to_matrix([(0,) * 6, (3,) * 6, (3, 3, 2, 1, 4, 0), (1, 4, 1, 4, 1, 2)])
@@ -258,7 +251,7 @@ def test_data_proxies_use_one_seeded_training_batch(tiny_space, tiny_data, sampl
 # --- the whole benchmark --------------------------------------------------------------------
 
 def test_params_and_flops_correlations_over_all_archs(wide: pd.DataFrame) -> None:
-    """CALIBRATION.md: parameter count vs CIFAR-10 200-epoch test accuracy, Kendall tau 0.578."""
+    """The parameter count vs CIFAR-10 200-epoch test accuracy over all of NATS-Bench: Kendall tau 0.578 (measured)."""
     space = build_space("nats-tss", dataset_shape("cifar10"), C=16, N=5)
     archs = space.to_matrix([space.decode(text) for text in wide["arch_str"]])
     ctx = context(space, None)
@@ -300,3 +293,21 @@ def test_synflow_over_all_archs_reproduces_the_published_correlation(wide: pd.Da
     (`unique_str`, 6,466 classes) share one computation."""
     rho, published = synflow_correlation(wide, dataset, groups=True)
     assert rho == pytest.approx(published, abs=TOLERANCE)
+
+
+# --- the published numbers (harness/analysis/paper.py) --------------------------------------
+
+def test_published_zero_cost_numbers_name_registered_methods_and_real_columns(wide: pd.DataFrame) -> None:
+    from harness.analysis.paper import PUBLISHED_ZERO_COST
+
+    registered = methods.registry()
+    for row in PUBLISHED_ZERO_COST:
+        assert row.method in registered, row
+        assert row.target is None or row.target in wide.columns, row
+        assert row.kendall_tau is not None or row.spearman_rho is not None, row
+        assert all(-1 <= v <= 1 for v in (row.kendall_tau, row.spearman_rho) if v is not None), row
+        assert row.source and row.protocol and row.archs in (1000, 15625), row
+    assert published_correlation("az_nas").kendall_tau == 0.741
+    assert published_correlation("epe_nas", archs=None).archs == 1000
+    with pytest.raises(KeyError, match="no published correlation for 'grasp'"):
+        published_correlation("grasp")

@@ -11,7 +11,7 @@ never a BN that only sees zeros):
     conv_count_margin                    its margin (positive = determined)
 
 The conv-count criterion. Let S(a) be the BN indicator of architecture a (a sum of per-layer op
-scores) and c(a) its conv-op count (harness.scoring.zero_cost.conv_table). For every achievable count k
+scores) and c(a) its conv-op count (SearchSpace.conv_op_table). For every achievable count k
 let lo_k and hi_k be the smallest and largest S over ALL architectures with c = k (exact, by
 dynamic programming over layers). The scores are "conv-count determined" when hi_k < lo_{k+1}
 for every pair of consecutive achievable counts: then every pair of architectures with
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from harness.scoring.scorers import score_table_for, scored_bns
+from harness.scoring.scorers import indicator_options, score_table_for, scored_bns
 from harness.spaces.base import SearchSpace, Supernet
 
 DIAGNOSTICS_NAME = "gamma_diagnostics.csv"
@@ -50,20 +50,19 @@ class GammaBaseline:
     """The scored BNs' gammas at initialisation and what the diagnostics need of the method."""
 
     gamma0: torch.Tensor  # every scored BN's gamma, concatenated in scored_bns order
-    conv: np.ndarray  # conv_table: table[layer, choice] = 1 if the candidate has a conv
-    options: Mapping[str, Any]
+    conv: np.ndarray  # SearchSpace.conv_op_table: table[layer, choice] = 1 if the candidate has a conv
+    options: Mapping[str, Any]  # the BN indicator's (indicator_options)
 
     @classmethod
     def of(cls, space: SearchSpace, supernet: Supernet, options: Mapping[str, Any]) -> "GammaBaseline":
-        from harness.scoring.zero_cost import conv_table  # zero_cost imports torch-heavy modules
-
-        return cls(_gammas(supernet, options).clone(), conv_table(space), dict(options))
+        options = indicator_options(options)
+        return cls(_gammas(supernet, options).clone(), space.conv_op_table(), options)
 
     def diagnose(self, supernet: Supernet) -> dict[str, Any]:
         drift = (_gammas(supernet, self.options) - self.gamma0).abs()
         table = score_table_for(supernet, self.options)
         scored = np.array([[bool(found) for found in per_choice] + [False] * (table.shape[1] - len(per_choice))
-                           for per_choice in scored_bns(supernet, self.options.get("zero_op", "parameter_free"))])
+                           for per_choice in scored_bns(supernet, self.options["zero_op"])])
         determined, margin = conv_count_criterion(table, self.conv)
         return {
             "scored_bn_channels": int(drift.numel()),
@@ -76,7 +75,7 @@ class GammaBaseline:
 
 
 def _gammas(supernet: Supernet, options: Mapping[str, Any]) -> torch.Tensor:
-    bns = [bn for per_choice in scored_bns(supernet, options.get("zero_op", "parameter_free"))
+    bns = [bn for per_choice in scored_bns(supernet, options["zero_op"])
            for found in per_choice for bn in found]
     if not bns:
         return torch.zeros(0)

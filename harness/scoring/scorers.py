@@ -5,10 +5,16 @@ validation_accuracy  SPOS protocol: reset BN statistics, recalibrate them in tra
 bn_indicator         BN-NAS: score[layer, choice] = sum over the candidate's instances of the
                      mean over channels of |gamma| of its last BN; an architecture's score is the
                      plain sum over layers of its choices' scores - one vectorised gather.
-                     Option zero_op: "parameter_free" (default) scores an op whose BN only ever
-                     sees zeros (NATS `none` + BN in the BN-after-every-op ablation: its gamma
-                     cannot train and stays 1.0) as a parameter-free op (no_bn_score); "bn"
-                     scores that BN's gamma like any other.
+                     Options (BN_INDICATOR_OPTIONS, their defaults declared once, in
+                     methods/bnnas.py's Method.options): statistic (abs_gamma, gamma, beta,
+                     abs_beta), no_bn_score (the score of a candidate without a scored BN) and
+                     zero_op: "parameter_free" scores an op whose BN only ever sees zeros (NATS
+                     `none` + BN in the BN-after-every-op ablation: its gamma cannot train and
+                     stays 1.0) as a parameter-free op (no_bn_score); "bn" scores that BN's gamma
+                     like any other.
+
+validation_accuracy's options (recalibration_batches, recalibration_batch_size, batch_size,
+validation_images) are config's `scoring` section (config/schema.yaml declares their defaults).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import torch
 from torch import nn
 
 from harness.errors import HarnessError
-from harness.method import ScoreContext
+from harness.method import METHOD_REGISTRY, ScoreContext
 from harness.training.optim import BN_TYPES, last_bn
 from harness.spaces.base import Supernet, sees_only_zeros
 
@@ -34,12 +40,25 @@ BN_STATISTICS = {
 
 
 ZERO_OP_RULES = ("parameter_free", "bn")
+BN_INDICATOR_OPTIONS = ("statistic", "no_bn_score", "zero_op")
 
 
-def scored_bns(supernet: Supernet, zero_op: str = "parameter_free") -> list[list[list[nn.BatchNorm2d]]]:
+def indicator_options(options: Mapping[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    """The BN indicator's options (BN_INDICATOR_OPTIONS) from a method's options and overrides;
+    any they lack are BN-NAS's, declared once in methods/bnnas.py (a scoring context always
+    carries a BN-NAS method's own; a supernet of another family, e.g. SPOS's, has its gammas
+    diagnosed as BN-NAS would score them)."""
+    given = {**(options or {}), **overrides}
+    declared = METHOD_REGISTRY.get("bnnas").options
+    return {name: given[name] if name in given else declared[name] for name in BN_INDICATOR_OPTIONS}
+
+
+def scored_bns(supernet: Supernet, zero_op: str | None = None) -> list[list[list[nn.BatchNorm2d]]]:
     """scored_bns(...)[layer][choice]: the BNs whose gammas score that candidate (the last
     affine BN of each instance); empty for a parameter-free candidate and, with
-    zero_op="parameter_free", for one whose BN only ever sees zeros (never trained)."""
+    zero_op="parameter_free", for one whose BN only ever sees zeros (never trained).
+    zero_op None: BN-NAS's (indicator_options)."""
+    zero_op = indicator_options()["zero_op"] if zero_op is None else zero_op
     if zero_op not in ZERO_OP_RULES:
         raise HarnessError(f"bn_indicator option zero_op={zero_op!r}; use one of {', '.join(ZERO_OP_RULES)}")
     return [[[bn for bn in (last_bn(op) for op in instances
@@ -48,14 +67,16 @@ def scored_bns(supernet: Supernet, zero_op: str = "parameter_free") -> list[list
             for per_choice in supernet.candidate_ops()]
 
 
-def bn_score_table(supernet: Supernet, statistic: str = "abs_gamma", no_bn_score: float = 0.0,
-                   zero_op: str = "parameter_free") -> np.ndarray:
+def bn_score_table(supernet: Supernet, options: Mapping[str, Any] | None = None, **overrides: Any) -> np.ndarray:
     """table[layer, choice]: the BN-NAS op score of every candidate (no_bn_score where the op
-    has no scored BN, e.g. zero, skip, pooling in NATS-Bench)."""
+    has no scored BN, e.g. zero, skip, pooling in NATS-Bench), under the BN indicator options in
+    `options` and `overrides` (the rest BN-NAS's: indicator_options)."""
+    chosen = indicator_options(options, **overrides)
+    statistic, no_bn_score = chosen["statistic"], float(chosen["no_bn_score"])
     if statistic not in BN_STATISTICS:
         raise HarnessError(f"bn_indicator option statistic={statistic!r}; use one of {', '.join(BN_STATISTICS)}")
     stat = BN_STATISTICS[statistic]
-    bns = scored_bns(supernet, zero_op)
+    bns = scored_bns(supernet, chosen["zero_op"])
     table = np.full((len(bns), max(len(c) for c in bns)), np.nan)
     for layer, per_choice in enumerate(bns):
         for choice, found in enumerate(per_choice):
@@ -64,9 +85,8 @@ def bn_score_table(supernet: Supernet, statistic: str = "abs_gamma", no_bn_score
 
 
 def score_table_for(supernet: Supernet, options: Mapping[str, Any]) -> np.ndarray:
-    """bn_score_table with a method's bn_indicator options (defaults where absent)."""
-    return bn_score_table(supernet, options.get("statistic", "abs_gamma"), float(options.get("no_bn_score", 0.0)),
-                          options.get("zero_op", "parameter_free"))
+    """bn_score_table under a method's options (see indicator_options)."""
+    return bn_score_table(supernet, options)
 
 
 def bn_indicator(ctx: ScoreContext, archs: np.ndarray) -> np.ndarray:

@@ -8,11 +8,13 @@ table-lookup scorers (BN indicator, FLOPs, params) one vectorised gather.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from torch import nn
+
+from harness.errors import HarnessError
 
 Arch = tuple[int, ...]
 
@@ -92,6 +94,43 @@ class SearchSpace(ABC):
     @abstractmethod
     def cost_table(self) -> "CostTable":
         """FLOPs and params by lookup; built from real counts and checked against them."""
+
+    # --- conv-op counts: the structure the BN indicator reduces to -----------------------------
+
+    def conv_op_table(self) -> np.ndarray:
+        """table[layer, choice] = 1 if that candidate contains a convolution (any _ConvNd), read
+        off the supernet's candidate ops (an identity, zero, skip or pooling candidate: 0); 0
+        where a layer has fewer choices than the widest. Built once per space object (read-only).
+        A space whose candidate_ops are not its convs (nats-sss: per-width BNs) overrides this."""
+        cached = self.__dict__.get("_conv_op_table")
+        if cached is None:
+            ops = self.build_supernet().candidate_ops()
+            cached = np.zeros((len(ops), max(len(c) for c in ops)), dtype=np.int64)
+            for layer, per_choice in enumerate(ops):
+                for choice, instances in enumerate(per_choice):
+                    cached[layer, choice] = int(any(isinstance(m, nn.modules.conv._ConvNd)
+                                                    for op in instances for m in op.modules()))
+            cached.setflags(write=False)
+            self.__dict__["_conv_op_table"] = cached
+        return cached
+
+    def conv_op_counts(self, archs: np.ndarray | Sequence[Arch]) -> np.ndarray:
+        """(n,) int64: per architecture, how many searchable layers (cell edges) choose a
+        candidate that contains a convolution (conv_op_table summed over the chosen candidates).
+        The conv_count method's score and the strata of Kendall's tau within conv count."""
+        archs = np.atleast_2d(np.asarray(archs, dtype=np.int64))
+        if archs.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if archs.shape[1] != self.num_layers:
+            raise HarnessError(f"{self.name}: architectures of {archs.shape[1]} layers, the space has {self.num_layers}")
+        table = self.conv_op_table()
+        return table[np.arange(table.shape[0])[None, :], archs].sum(axis=1)
+
+    def conv_op_counts_of_strings(self, arch_strs: Iterable[str]) -> np.ndarray:
+        """conv_op_counts of architecture strings (decoded by this space; a malformed one is an
+        error naming it)."""
+        archs = [self.decode(str(text)) for text in arch_strs]
+        return self.conv_op_counts(self.to_matrix(archs)) if archs else np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ from torch import nn
 from harness.spaces.cost import count_cost
 from harness.errors import HarnessError
 from harness.data.shapes import InputShape
+from harness.spaces import register_space
 from harness.spaces.base import Arch, CostTable, SearchSpace, Supernet
 
 # Official index order (ABS config.blocks_keys): (kernel, expansion).
@@ -439,11 +440,13 @@ class MobileNetSpace(SearchSpace):
         return mobilenet_cost_table(self.spec, self.geometry, self._choices, self.count_convention)
 
 
+@register_space
 class SposMobilenet(MobileNetSpace):
     name = SPOS_SPEC.name
     spec = SPOS_SPEC
 
 
+@register_space
 class FairnasMobilenet(MobileNetSpace):
     name = FAIRNAS_SPEC.name
     spec = FAIRNAS_SPEC

@@ -39,6 +39,7 @@ from torch.nn import functional as F
 from harness.spaces.cost import count_cost
 from harness.errors import HarnessError
 from harness.data.shapes import InputShape
+from harness.spaces import register_space
 from harness.spaces.base import Arch, CostTable, SearchSpace, Supernet
 from harness.spaces.nats_tss import EDGES, OPS, Cell, ResNetBasicBlock, TinyNetwork, make_op, relu_conv_bn
 
@@ -350,6 +351,7 @@ def _check_width_mult(width_mult: object) -> float:
     return float(width_mult)
 
 
+@register_space
 class NatsSss(SearchSpace):
     """NATS-Bench SSS: 5 layers, each a width from `widths` (NATS-Bench: 8..64 in steps of 8).
 
@@ -420,3 +422,17 @@ class NatsSss(SearchSpace):
     def cost_table(self) -> ChainCostTable:
         """Not additive over layers: a ChainCostTable (CostTable plus adjacent-pair terms)."""
         return chain_cost_table(self.input_shape, self.channels)
+
+    def conv_op_table(self) -> np.ndarray:
+        """A width choice is the width of the layer's convolutions: 1 for every choice of a layer
+        that has convs in the supernet (SlimConv2d of that layer: every layer), so every
+        architecture has NUM_LAYERS conv ops. (candidate_ops here are the per-width BNs the BN
+        indicator scores, not the convs.)"""
+        cached = self.__dict__.get("_conv_op_table")
+        if cached is None:
+            with_convs = {m.layer for m in self.build_supernet().modules() if isinstance(m, SlimConv2d)}
+            cached = np.array([[int(layer in with_convs)] * len(self.widths) for layer in range(NUM_LAYERS)],
+                              dtype=np.int64)
+            cached.setflags(write=False)
+            self.__dict__["_conv_op_table"] = cached
+        return cached

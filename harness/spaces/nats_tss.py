@@ -26,6 +26,7 @@ from torch import nn
 from harness.spaces.cost import count_cost
 from harness.errors import HarnessError
 from harness.data.shapes import InputShape
+from harness.spaces import register_space
 from harness.spaces.base import Arch, CostTable, SearchSpace, Supernet
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -246,6 +247,7 @@ def _check_positive_int(knob: str, value: object) -> None:
         raise HarnessError(f"nats-tss knob {knob} must be a positive integer, got {value!r}")
 
 
+@register_space
 class NatsTss(SearchSpace):
     """NATS-Bench TSS at width C, N cells per stage, for one input shape."""
 

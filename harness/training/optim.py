@@ -10,17 +10,20 @@ import torch
 from torch import nn
 
 from harness.errors import HarnessError
-from harness.registry import registrar
+from harness.registry import Registry
 from harness.spaces.base import Supernet
 
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d)
-# A registry: a new file adds a trainable rule with `@register_trainable("name")` on a function
-# supernet -> the parameters it trains (e.g. in the methods/ file whose method uses it).
+# A registry (harness.registry): a new file adds a trainable rule with `@register_trainable("name")`
+# on a function supernet -> the parameters it trains (e.g. in the methods/ file whose method uses
+# it), or an installed package under the entry-point group bnnas_harness.trainable.
 TrainableRule = Callable[[Supernet], Iterable[nn.Parameter]]
-TRAINABLE_RULES: dict[str, TrainableRule] = {}
-
-
-register_trainable = registrar(TRAINABLE_RULES, "trainable rule")
+TRAINABLE_RULES: Registry[TrainableRule] = Registry(
+    "trainable rule", group="bnnas_harness.trainable",
+    how_to_add="Register one with @register_trainable(\"name\") (harness.training.optim) in a methods/ file, "
+               "or in an installed package's entry point in group bnnas_harness.trainable.",
+)
+register_trainable = TRAINABLE_RULES.register
 """Decorator: `@register_trainable("name")` registers a trainable rule (a method's `trainable` part)."""
 
 
@@ -52,9 +55,7 @@ def last_bn(module: nn.Module) -> nn.BatchNorm2d | None:
 def select_trainable(supernet: Supernet, rule: str) -> list[nn.Parameter]:
     """Freeze everything the rule (TRAINABLE_RULES) does not train (requires_grad=False, so
     autograd skips those weight gradients) and return the trainable parameters."""
-    if rule not in TRAINABLE_RULES:
-        raise HarnessError(f"unknown trainable rule {rule!r}; use one of {', '.join(sorted(TRAINABLE_RULES))}")
-    trained = {id(p) for p in TRAINABLE_RULES[rule](supernet)}
+    trained = {id(p) for p in TRAINABLE_RULES.get(rule)(supernet)}
     for p in supernet.parameters():
         p.requires_grad_(id(p) in trained)
     return [p for p in supernet.parameters() if p.requires_grad]

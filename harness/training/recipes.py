@@ -1,9 +1,12 @@
 """Supernet training recipes: the config's shared one (SPOS, FairNAS) and BN-NAS's official one.
 
-A method names its recipe (Method.recipe):
+A method names its recipe (Method.recipe), one of RECIPES, a registry (harness.registry): a
+recipe is a function (the config's SupernetRecipe) -> (the recipe to train with, the record of
+how it was derived), added with `@register_recipe("name")` or by an installed package under the
+entry-point group `bnnas_harness.recipes`.
     spos      the config's `supernet` section as written (default: SGD Nesterov 0.9, lr 0.1
               cosine, gradient clipping by norm).
-    official  the BN-NAS code's optimiser (bychen515/BNNAS; PAPER_FACTS.md): SGD momentum 0.9
+    official  the BN-NAS code's optimiser (bychen515/BNNAS): SGD momentum 0.9
               (not Nesterov), lr 0.25 decayed linearly to 5e-4 at batch 512, no weight decay on
               BN, gradient clipping by VALUE at 5, label smoothing 0.1. The harness keeps the
               configured batch size (the machine's) and scales lr and min_lr linearly by
@@ -16,12 +19,13 @@ BN, see harness.training.optim.make_sgd; irrelevant when only BN trains) stay th
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.registry import Registry
 
-RECIPES = ("spos", "official")
 CLIP_MODES = ("norm", "value")
 
 # The BN-NAS code's optimiser, at its own batch size.
@@ -61,12 +65,29 @@ class SupernetRecipe:
         return cls.from_dict({**section, "epochs": section["space_epochs"].get(space, section["epochs"])})
 
 
+Recipe = Callable[[SupernetRecipe], tuple[SupernetRecipe, dict[str, Any]]]
+RECIPES: Registry[Recipe] = Registry(
+    "supernet recipe", group="bnnas_harness.recipes",
+    how_to_add="Register one with @register_recipe(\"name\") (harness.training.recipes), or in an installed "
+               "package's entry point in group bnnas_harness.recipes.",
+)
+register_recipe = RECIPES.register
+
+
 def recipe_for(name: str, shared: SupernetRecipe) -> tuple[SupernetRecipe, dict[str, Any]]:
-    """The recipe a method named `name` trains with, and the record of how it was derived."""
-    if name == "spos":
-        return shared, {"name": "spos", "source": "config supernet section"}
-    if name != "official":
-        raise HarnessError(f"unknown supernet recipe {name!r}; use one of {RECIPES}")
+    """The recipe a method's `recipe` part `name` trains with, and the record of how it was derived."""
+    return RECIPES.get(name)(shared)
+
+
+@register_recipe("spos")
+def config_recipe(shared: SupernetRecipe) -> tuple[SupernetRecipe, dict[str, Any]]:
+    """The config's `supernet` section as written (SPOS, FairNAS)."""
+    return shared, {"name": "spos", "source": "config supernet section"}
+
+
+@register_recipe("official")
+def official_bnnas_recipe(shared: SupernetRecipe) -> tuple[SupernetRecipe, dict[str, Any]]:
+    """The BN-NAS code's optimiser, lr and min_lr scaled linearly to the configured batch size."""
     scale = shared.batch_size / OFFICIAL_BNNAS["batch_size"]
     recipe = dataclasses.replace(
         shared, lr=OFFICIAL_BNNAS["lr"] * scale, min_lr=OFFICIAL_BNNAS["min_lr"] * scale,

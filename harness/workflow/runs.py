@@ -37,16 +37,15 @@ SEED_KINDS = ("bn_indicator", "supernet", "stochastic", "deterministic")
 def seed_kind(method: Method) -> str:
     """How a method's score varies with the run seed, and what a seed costs:
 
-    bn_indicator   trains a supernet whose score is its BN indicator (training is seconds)
+    bn_indicator   a BN-NAS method (Method.family "bn-nas", variants included): trains a supernet
+                   whose score is its BN indicator (training is seconds)
     supernet       trains a supernet and evaluates each subnet with it (SPOS, FairNAS: minutes of
                    training, 0.1-1 s per scored architecture)
     stochastic     no supernet, but the score draws data or initialisations (Method.stochastic)
     deterministic  no supernet and the score does not depend on the seed (params, FLOPs)
     """
-    from harness.scoring.scorers import bn_indicator
-
     if method.trains_supernet:
-        return "bn_indicator" if method.scorer is bn_indicator else "supernet"
+        return "bn_indicator" if method.family == "bn-nas" else "supernet"
     return "stochastic" if method.stochastic else "deterministic"
 
 
