@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from doc_commands import Block, DocError, documented_blocks, parse_markdown
+from user_checkout import record_time
 
 BLOCKS = documented_blocks()
 RUNNABLE: list[Block] = []
@@ -20,8 +21,6 @@ for _block in BLOCKS:
     if _block.runnable and all(_block.script() != b.script() or _block.clean_results for b in RUNNABLE):
         RUNNABLE.append(_block)  # a block repeated word for word (and not starting clean) runs once
 BLOCK_LIMIT_S = 900
-
-
 def test_the_documents_show_commands_that_run_and_say_why_the_others_do_not():
     runnable = [c for b in BLOCKS for c in b.runnable]
     skipped = [(b, c) for b in BLOCKS for c in b.commands if c not in b.runnable]
@@ -54,9 +53,13 @@ def test_documented_block_runs_in_a_users_checkout(block: Block, user_checkout, 
         print(f"\n{block.id} ({total:.1f} s):")
         for index, command in enumerate(commands):
             if ("end", index) in marks:
-                print(f"  {marks['end', index] - marks['start', index]:7.1f} s  {command}")
+                seconds = marks["end", index] - marks["start", index]
+                print(f"  {seconds:7.1f} s  {command}")
+                if not block.runnable[index].changes_shell:
+                    record_time(block.id, command, seconds, "passed")
             elif ("start", index) in marks:
                 print(f"   failed    {command}")
+                record_time(block.id, command, None, "failed")
     failed = next((c for i, c in enumerate(commands) if ("start", i) in marks and ("end", i) not in marks), None)
     assert done.returncode == 0, (f"{block.id}: `{failed}` failed (exit {done.returncode}) in a user's checkout "
                                   f"({user_checkout.path}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")

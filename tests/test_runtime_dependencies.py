@@ -27,6 +27,9 @@ from doc_commands import documented_blocks, strip_comment
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = {"harness", "methods", "benchmarks", "scripts", "tests"}
+# Packages that a dependency imports only when a feature is used: the runtime code using the feature
+# needs them declared although it never imports them.
+FEATURE_NEEDS = {".to_markdown(": "tabulate", ".to_latex(": "jinja2"}
 SMK_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.MULTILINE)
 
 
@@ -106,6 +109,16 @@ def test_every_imported_package_is_a_declared_runtime_dependency():
             missing.append(f"{module} (imported by {users[0]}; distribution {', '.join(sorted(names))})")
     assert not missing, ("runtime code imports packages that pyproject.toml's [project].dependencies does not "
                          "declare (add each to it and to environment.yml):\n  " + "\n  ".join(missing))
+
+
+def test_packages_that_features_of_dependencies_need_are_declared():
+    declared = {canonicalize_name(r.name) for r in runtime_requirements()}
+    missing = []
+    for path in runtime_files():
+        text = path.read_text(encoding="utf-8")
+        missing += [f"{needed} (for {feature.strip('.(')} in {path.relative_to(ROOT)})"
+                    for feature, needed in FEATURE_NEEDS.items() if feature in text and needed not in declared]
+    assert not missing, "declare in pyproject.toml and environment.yml: " + ", ".join(sorted(set(missing)))
 
 
 def test_documented_snakemake_reports_have_their_extra():

@@ -9,6 +9,7 @@ holds what a commit of this working tree would give a user (in CI, the commit it
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -23,6 +24,24 @@ ROOT = Path(__file__).resolve().parents[1]
 # shell has none of them.
 DROPPED = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "CONDA_PREFIX", "CONDA_DEFAULT_ENV",
            "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST", "PYTEST_VERSION")
+
+
+# DOC_COMMAND_TIMES=FILE.csv: also write the setup's and each documented command's time there
+# (document, command, seconds, result); this is how docs/measurements/documented_commands.csv is made.
+TIMES_CSV = os.environ.get("DOC_COMMAND_TIMES")
+_times_started = False
+
+
+def record_time(document: str, command: str, seconds: float | None, result: str) -> None:
+    global _times_started
+    if not TIMES_CSV:
+        return
+    with open(TIMES_CSV, "a" if _times_started else "w", newline="") as handle:
+        writer = csv.writer(handle)
+        if not _times_started:
+            writer.writerow(["document", "command", "seconds", "result"])
+        writer.writerow([document, command, "" if seconds is None else f"{seconds:.1f}", result])
+    _times_started = True
 
 
 @dataclass(frozen=True)
@@ -68,7 +87,7 @@ def clone_working_tree(dest: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def user_checkout(tmp_path_factory) -> UserCheckout:
+def user_checkout(tmp_path_factory, request) -> UserCheckout:
     """A fresh clone with `bash scripts/setup.sh` run in it (about 1-3 minutes: pip installs the
     runtime dependencies into the clone's .venv from the local cache)."""
     dest = tmp_path_factory.mktemp("user") / "bnnas-harness"
@@ -77,6 +96,9 @@ def user_checkout(tmp_path_factory) -> UserCheckout:
     start = time.perf_counter()
     done = subprocess.run(["bash", "scripts/setup.sh"], cwd=dest, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    record_time("(every document)", "git clone, then bash scripts/setup.sh", seconds,
+                "passed" if done.returncode == 0 else "failed")
     assert done.returncode == 0, f"bash scripts/setup.sh failed in a fresh clone:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    print(f"\nuser checkout: git clone + bash scripts/setup.sh in {seconds:.0f} s ({dest})")
+    with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+        print(f"\nuser checkout: git clone, then bash scripts/setup.sh in {seconds:.0f} s ({dest})")
     return UserCheckout(path=dest, env=env, setup_seconds=seconds)
