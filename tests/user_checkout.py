@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Set by the test run's own environment (make test, an activated venv, pytest, make): a user's fresh
 # shell has none of them.
 DROPPED = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "CONDA_PREFIX", "CONDA_DEFAULT_ENV",
-           "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST", "PYTEST_VERSION")
+           "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST", "PYTEST_VERSION",
+           "DOC_COMMAND_TIMES")
 
 
 # DOC_COMMAND_TIMES=FILE.csv: also write the setup's and each documented command's time there
