@@ -38,7 +38,7 @@ def record_time(document: str, command: str, seconds: float | None, result: str)
     if not TIMES_CSV:
         return
     with open(TIMES_CSV, "a" if _times_started else "w", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")
         if not _times_started:
             writer.writerow(["document", "command", "seconds", "result"])
         writer.writerow([document, command, "" if seconds is None else f"{seconds:.1f}", result])
