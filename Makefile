@@ -1,6 +1,8 @@
-# make reproduce   set up, then run the default reproduction (results/report/index.html)
-# make test        set up with the test tools, then run the test suite (what .ci/run runs)
+# make reproduce   set up, run the default reproduction, then say where to look (the report, the verdicts)
+# make test        set up with the test tools, then run the test suite (what .ci/run runs), which
+#                  also builds the documentation strictly and runs every documented command
 # make resume      after a crash or kill: release Snakemake's lock and finish the run
+# make docs        build the documentation site into site/ (docs/, mkdocs.yml)
 #
 # Setup (scripts/setup.sh) installs into the active virtual environment ($VIRTUAL_ENV) or, when
 # none is active, into a project one, .venv, made with `$(PYTHON) -m venv`; every target then runs
@@ -15,7 +17,7 @@ ARGS ?=
 ENV_DIR := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/.venv)
 RUN := PATH="$(ENV_DIR)/bin:$$PATH"
 
-.PHONY: reproduce test resume setup setup-test
+.PHONY: reproduce test resume setup setup-test where docs
 
 setup:
 	PYTHON=$(PYTHON) bash scripts/setup.sh
@@ -25,6 +27,18 @@ setup-test:
 
 reproduce: setup
 	$(RUN) snakemake --cores $(CORES) $(ARGS)
+	@$(MAKE) --no-print-directory where
+
+# Where a finished run's answers are: the report, the one-line verdicts, Snakemake's own report.
+# TODO(lead): replace the "Verdicts:" echo by `$(RUN) python -m harness summary --results "$$results"`
+# once that command exists (it prints the headline verdicts from $$results/report/verdicts.csv).
+where:
+	@results="$$($(RUN) python scripts/results_dir.py $(ARGS))"; \
+	echo ""; \
+	echo "Report:    $$results/report/index.html  (open it in a browser)"; \
+	echo "Verdicts:  $$results/report/verdicts.csv  (one row per paper claim: confirmed, refuted or inconclusive)"; \
+	echo "Snakemake's own report (figures with captions, every job's code and log):"; \
+	echo "           . $(ENV_DIR)/bin/activate && snakemake --report report.html $(ARGS)"
 
 test: setup-test
 	$(RUN) python -m pytest -q
@@ -34,3 +48,8 @@ test: setup-test
 resume:
 	$(RUN) snakemake --unlock $(ARGS)
 	$(RUN) snakemake --cores $(CORES) --rerun-incomplete $(ARGS)
+	@$(MAKE) --no-print-directory where
+
+docs: setup
+	$(RUN) python -m pip install -q -e ".[docs]"
+	$(RUN) python -m mkdocs build --strict

@@ -17,6 +17,7 @@ from harness.groundtruth.nats_bench_bundled import FULL_TABLE, HP12_TABLE, bundl
 from harness.data.shapes import dataset_shape
 from harness.spaces import build_space
 from harness.spaces.base import SearchSpace
+from user_checkout import user_checkout  # noqa: F401  (session fixture: a user's fresh clone + scripts/setup.sh)
 
 TINY_DATA = {"name": "fashion-mnist", "root": None, "resolution": 8, "train_images": 512,
              "val_images": 128, "test_images": 128, "split_seed": 0, "augment": True}
