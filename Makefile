@@ -29,16 +29,14 @@ reproduce: setup
 	$(RUN) snakemake --cores $(CORES) $(ARGS)
 	@$(MAKE) --no-print-directory where
 
-# Where a finished run's answers are: the report, the one-line verdicts, Snakemake's own report.
-# TODO(lead): replace the "Verdicts:" echo by `$(RUN) python -m harness summary --results "$$results"`
-# once that command exists (it prints the headline verdicts from $$results/report/verdicts.csv).
+# Where a finished run's answers are: the report, the headline verdicts (one line per claim, with
+# the run that would decide each inconclusive one), Snakemake's own report.
 where:
 	@results="$$($(RUN) python scripts/results_dir.py $(ARGS))"; \
 	echo ""; \
-	echo "Report:    $$results/report/index.html  (open it in a browser)"; \
-	echo "Verdicts:  $$results/report/verdicts.csv  (one row per paper claim: confirmed, refuted or inconclusive)"; \
-	echo "Snakemake's own report (figures with captions, every job's code and log):"; \
-	echo "           . $(ENV_DIR)/bin/activate && snakemake --report report.html $(ARGS)"
+	$(RUN) python -m harness summary --results "$$results" --snakemake-args "$(ARGS)" \
+	  || echo "No verdicts under $$results/report/ yet: the run has not finished (make resume finishes it)."; \
+	echo "           (Snakemake's report runs in the environment: . $(ENV_DIR)/bin/activate first)"
 
 test: setup-test
 	$(RUN) python -m pytest -q

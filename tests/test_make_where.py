@@ -27,10 +27,29 @@ def test_results_dir_follows_snakemakes_precedence(args, expected):
     assert done.stdout.strip() == expected
 
 
-def test_make_where_names_the_report_the_verdicts_and_snakemakes_report():
-    done = subprocess.run(["make", "--no-print-directory", "where", "ARGS=--configfile config/smoke.yaml",
+def test_make_where_names_the_report_the_headline_verdicts_and_snakemakes_report(tmp_path):
+    report = tmp_path / "run" / "report"
+    report.mkdir(parents=True)
+    columns = "claim,headline,verdict,measured,ci_low,ci_high,unit,sentence,would_decide"
+    (report / "verdicts.csv").write_text(
+        f"{columns}\n"
+        "supernet training > 10x faster,True,confirmed,14.8,12.1,17.9,x,the CI lies above 10x.,\n"
+        "supernet training > 10x faster,False,confirmed,14.1,11.0,18.0,x,a detail row,\n"
+        "no loss of searched accuracy,True,inconclusive,0.5,-2.9,3.9,top-1 points,spans the margin.,6 paired seeds\n")
+    args = f"--configfile config/smoke.yaml --config results_dir={tmp_path / 'run'}"
+    done = subprocess.run(["make", "--no-print-directory", "where", f"ARGS={args}",
                            f"RUN=PATH={Path(sys.executable).parent}:$$PATH"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "results/smoke/report/index.html" in done.stdout
-    assert "results/smoke/report/verdicts.csv" in done.stdout
-    assert "snakemake --report report.html --configfile config/smoke.yaml" in done.stdout
+    assert f"{report}/index.html" in done.stdout and f"{report}/verdicts.csv" in done.stdout
+    lines = done.stdout.splitlines()
+    assert sum("supernet training > 10x faster" in line for line in lines) == 1  # headlines only
+    assert any(line.strip().startswith("CONFIRMED") and "14.8x [12.1, 17.9]" in line for line in lines)
+    assert "would decide it: 6 paired seeds" in done.stdout
+    assert f"snakemake --report report.html {args}" in done.stdout
+
+
+def test_make_where_before_a_run_has_finished_says_so(tmp_path):
+    done = subprocess.run(["make", "--no-print-directory", "where", f"ARGS=--config results_dir={tmp_path}",
+                           f"RUN=PATH={Path(sys.executable).parent}:$$PATH"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "the run has not finished (make resume finishes it)" in done.stdout
