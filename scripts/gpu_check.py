@@ -220,16 +220,19 @@ def check_steps(name: str, space, data, device, args, batch_size: int, determini
         except RuntimeError as exc:  # e.g. bf16 unsupported on this device
             report(f"step {name} {variant}", False, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
             continue
-        speeds[variant] = speed
         finite = bool(torch.isfinite(losses).all())
+        if finite or variant == "fp32":  # a variant whose loss blows up is no option, however fast
+            speeds[variant] = speed
         detail = f"{speed:,.0f} images/s (batch {batch_size}, data on device), last loss {losses[-1]:.4f}"
+        if not finite and variant != "fp32":
+            detail += "; the loss went NON-FINITE: not an option on this network"
         if baseline is None:
             baseline = (speed, losses)
             detail += f" ({'deterministic' if deterministic else 'nondeterministic'} algorithms)"
         else:
             detail += (f"; {speed / baseline[0]:.2f}x fp32's speed (counts as faster at >= {FASTER:.2f}x), max |loss - "
                        f"fp32 loss| over the steps {(losses - baseline[1]).abs().max():.3g}")
-        report(f"step {name} {variant}", finite, detail)
+        report(f"step {name} {variant}", finite or variant != "fp32", detail)
     torch.use_deterministic_algorithms(not deterministic)  # the cost of determinism, same network
     try:
         other, _ = bare_steps(space, data, device, args, bf16=False, channels_last=False, batch_size=batch_size)
@@ -244,8 +247,9 @@ def check_steps(name: str, space, data, device, args, batch_size: int, determini
     return speeds
 
 
-def recommend(name: str, speeds: dict[str, float]) -> str:
-    """`bf16: true/false, channels_last: true/false` for a network: on only where measured faster."""
+def recommend(name: str, speeds: dict[str, float], measured: tuple[str, ...] = ()) -> str:
+    """`bf16: true/false, channels_last: true/false` for a network: on only where measured faster
+    (`measured`: the variants timed, also those left out of `speeds` for a non-finite loss)."""
     base = speeds.get("fp32")
     if not base:
         return f"{name}: fp32 not measured"
@@ -254,6 +258,8 @@ def recommend(name: str, speeds: dict[str, float]) -> str:
         if variant in speeds:
             ratio = speeds[variant] / base
             choices.append(f"{key}: {'true' if ratio >= FASTER else 'false'} ({ratio:.2f}x)")
+        elif variant in measured:
+            choices.append(f"{key}: false (its loss went non-finite)")
         else:
             choices.append(f"{key}: not measured (pass --{key.replace('_', '-')})")
     both = speeds.get("bf16 + channels_last")
@@ -382,11 +388,12 @@ def main() -> int:
         report("end to end vs bare", ratio >= END_TO_END_GOAL or device.type == "cpu",
                f"train_supernet's loop {loop_rate:,.0f} images/s = {ratio:.2f}x the bare step's {bare:,.0f} "
                f"(goal >= {END_TO_END_GOAL:.2f}" + (" on a GPU; not judged on the CPU)" if device.type == "cpu" else ")"))
-        recommendations.append(recommend("NATS-Bench network (C=16 N=5, 32 px)", speeds))
+        measured = tuple(variant for variant, _, _ in step_variants(args))
+        recommendations.append(recommend("NATS-Bench network (C=16 N=5, 32 px)", speeds, measured))
         for name, net, dataset, batch in gpu_yaml_networks(small):
             net_data = synthetic_data(dataset, net.input_shape.resolution, batch * 6, batch)
-            recommendations.append(recommend(f"{name}, batch {batch}", check_steps(name, net, net_data, device, args,
-                                                                                 batch, deterministic)))
+            speeds = check_steps(name, net, net_data, device, args, batch, deterministic)
+            recommendations.append(recommend(f"{name}, batch {batch}", speeds, measured))
         check_score(space, data, device, args, work / "supernet" / "ckpt1.pt")
         check_determinism(space, data, device, args, work / "supernet", work, deterministic)
 
