@@ -1,6 +1,12 @@
 # make reproduce   set up, then run the default reproduction (results/report/index.html)
 # make test        set up with the test tools, then run the test suite (what .ci/run runs)
 # make resume      after a crash or kill: release Snakemake's lock and finish the run
+# make gpu-check   on a GPU machine: everything it must verify, each figure beside its goal (< 9 min):
+#                  gpu_check, the GPU benchmark, config/gpu.yaml's run timed with the GPU's utilisation,
+#                  a determinism re-run, the headline verdicts (scripts/gpu_tier.py; no setup: it runs
+#                  in the environment at hand, e.g. scripts/gpu_session.sh's carried wheels)
+#   DEVICE=cpu                every step on the CPU at tiny sizes (config/gpu-tiny.yaml)
+#   GPU_CHECK_ARGS="..."      more options of scripts/gpu_tier.py (e.g. --snakemake-args "--scheduler greedy")
 #
 # Setup (scripts/setup.sh) installs into the active virtual environment ($VIRTUAL_ENV) or, when
 # none is active, into a project one, .venv, made with `$(PYTHON) -m venv`; every target then runs
@@ -15,7 +21,7 @@ ARGS ?=
 ENV_DIR := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/.venv)
 RUN := PATH="$(ENV_DIR)/bin:$$PATH"
 
-.PHONY: reproduce test resume setup setup-test
+.PHONY: reproduce test resume setup setup-test gpu-check
 
 setup:
 	PYTHON=$(PYTHON) bash scripts/setup.sh
@@ -34,3 +40,9 @@ test: setup-test
 resume:
 	$(RUN) snakemake --unlock $(ARGS)
 	$(RUN) snakemake --cores $(CORES) --rerun-incomplete $(ARGS)
+
+DEVICE ?=
+GPU_CHECK_ARGS ?=
+
+gpu-check:
+	$(RUN) python3 scripts/gpu_tier.py $(if $(DEVICE),--device $(DEVICE)) $(GPU_CHECK_ARGS)

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from benchmarks.core import Figure, Goal, fmt_seconds
 from benchmarks.fixtures import PAPER_KNOBS, PAPER_SHAPE
@@ -273,6 +274,53 @@ def _named(profile: Profile) -> str:
     return ", ".join(f"{kind} {ms:.1f} ms" for kind, ms in sorted(profile.named_kernels_ms.items()))
 
 
+# --------------------------------------------------------------------------- launch-bound networks
+
+class OpCounter(TorchDispatchMode):
+    """Counts aten ops: on a GPU, each is (at least) one kernel launch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def gpu_yaml_networks() -> list[tuple[str, SearchSpace]]:
+    """config/gpu.yaml's two ranking networks (Fashion-MNIST at 16 px)."""
+    shape = dataset_shape("fashion-mnist", 16)
+    return [("nats-tss C=8 N=1", build_space("nats-tss", shape, C=8, N=1)),
+            ("spos-mobilenet width 0.25", build_space("spos-mobilenet", shape, width_mult=0.25))]
+
+
+def ops_per_step(space: SearchSpace, rule: str, paths: int = 4) -> float:
+    """Mean aten ops of one training step (forward, backward, clipping, optimiser) over `paths`
+    sampled paths, counted on the CPU (the count does not depend on the device or the batch)."""
+    stepper = make_stepper(space, torch.device("cpu"), 2, rule, Compute())
+    counts = []
+    for arch in sample_paths(space, paths):
+        stepper.step(arch)  # the first step of a path creates momentum buffers
+        counter = OpCounter()
+        with counter:
+            stepper.step(arch)
+        counts.append(counter.count)
+    return float(np.mean(counts))
+
+
+def op_count_figures() -> list[Figure]:
+    """How many kernels a step of config/gpu.yaml's networks launches: on a GPU their steps are
+    bound by launches (~10-25 us each), not arithmetic, which is what config/gpu.yaml is sized by."""
+    figures = []
+    for name, space in gpu_yaml_networks():
+        full, bn = ops_per_step(space, "all"), ops_per_step(space, "bn")
+        figures.append(Figure(f"aten ops per training step, {name} (config/gpu.yaml), all weights", full, "ops", None,
+                              f"BN-only: {bn:.0f} ops ({bn / full:.2f}x); counted with a TorchDispatchMode over real "
+                              "_train_step calls, mean of 4 paths; each op is at least one kernel launch on a GPU"))
+    return figures
+
+
 # --------------------------------------------------------------------------- figures
 
 def throughput(space: SearchSpace, device: torch.device, batch: int, rule: str, sizes: Sizes,
@@ -327,8 +375,8 @@ def run(sizes: Sizes) -> list[Figure]:
         figures = []
         for setting in SETTINGS:
             figures += setting_figures(space, device, batch, setting, sizes, where)
-        return figures
+        return figures + op_count_figures()
     space = build_space("spos-mobilenet", dataset_shape("imagenet", sizes.cpu_resolution), width_mult=sizes.cpu_width)
     where = (f"no GPU here: measured on the CPU ({torch.get_num_threads()} thread(s)) at width {sizes.cpu_width:g}; "
              "on a GPU this measures spos-mobilenet at 224 px, batch 512, both settings, with CUDA kernel times")
-    return setting_figures(space, torch.device("cpu"), sizes.cpu_batch, "fp32", sizes, where)
+    return setting_figures(space, torch.device("cpu"), sizes.cpu_batch, "fp32", sizes, where) + op_count_figures()

@@ -241,3 +241,132 @@ def test_bf16_and_channels_last_train_and_retrain_on_the_cpu(tmp_path, tiny_data
     assert result["compute"] == "bf16+channels_last" and 0.0 <= result["test_acc"] <= 1.0
     assert result["deterministic"] == torch.are_deterministic_algorithms_enabled()
     assert Compute().name() == "fp32"
+
+
+# --------------------------------------------------------------------------- config/gpu.yaml, the profile
+
+def _merged(*names: str) -> dict:
+    from conftest import SMOKE_CONFIG  # noqa: F401 - conftest is importable (tests/ on the path)
+
+    def merge(base: dict, override: dict) -> dict:
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        return out
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    for name in names:
+        config = merge(config, yaml.safe_load((ROOT / "config" / name).read_text()))
+    return validate_config(config)
+
+
+def test_gpu_yaml_plans_the_decisive_run():
+    """What config/gpu.yaml's sizing comments promise is what it plans."""
+    config = _merged("gpu.yaml")
+    assert config["device"] == "cuda" and config["deterministic"] and config["jobs_per_gpu"] == 8
+    assert not config["bf16"] and not config["channels_last"]  # off until gpu_check measures them faster
+    specs = plan.build_plan(config)
+    stages: dict[str, int] = {}
+    for spec in specs.values():
+        stages[plan.rule_name(spec)] = stages.get(plan.rule_name(spec), 0) + 1
+    assert stages["train_supernet"] == 28 and stages["retrain_shard"] == 16 and stages["score"] == 12
+    assert {"score_bn_spos_mobilenet", "score_free_spos_mobilenet"} <= set(stages)  # the paper's space is ranked
+    trained = [s for s in specs.values() if s["stage"] == "train_supernet"]
+    on_mobilenet = {s["method"]["name"] for s in trained if s["space"]["name"] == "spos-mobilenet"}
+    assert on_mobilenet == {"spos", "bnnas"}  # FairNAS's 6 paths per step stay on nats-tss
+    assert max(s["seed"] for s in trained if s["method"]["name"] == "spos") == 3  # 4 supernet seeds
+    assert config["archs"]["count"] == 128 and config["groundtruth"]["repeat_archs"] == 32
+    assert all(s["config"]["threads"] == 1 and s["config"]["device"] == "cuda" for s in trained)
+
+
+def test_the_gpu_profile_sets_the_concurrency_and_leaves_threads_to_the_config():
+    profile = yaml.safe_load((ROOT / "profiles" / "gpu" / "config.yaml").read_text())
+    config = _merged("gpu.yaml")
+    assert profile["resources"]["gpu"] == config["jobs_per_gpu"]  # slots on one GPU
+    assert profile["cores"] >= config["jobs_per_gpu"] * config["threads"]  # the GPU jobs leave cores to CPU jobs
+    assert set(profile["config"]) == {"device"}  # threads / jobs_per_gpu: config/gpu.yaml, not here
+
+
+def test_the_gpu_run_and_its_tiny_twin_plan_with_the_profile(tmp_path):
+    """`snakemake -n --profile profiles/gpu` over config/gpu.yaml (the GPU run) and with
+    config/gpu-tiny.yaml on the CPU: both DAGs build; the tiny one has the same rules."""
+    jobs = {}
+    for files, extra in ((["gpu.yaml"], []), (["gpu.yaml", "gpu-tiny.yaml"], ["--config", "device=cpu"])):
+        done = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"),
+                               "--profile", str(ROOT / "profiles" / "gpu"), "--scheduler", "greedy", "--configfile",
+                               *[str(ROOT / "config" / f) for f in files], *extra],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert done.returncode == 0, done.stderr[-3000:]
+        table = done.stdout.split("Job stats:")[1].split("Reasons:")[0]
+        jobs[len(files)] = {line.split()[0] for line in table.splitlines()[3:] if line.strip()} - {"total"}
+    assert jobs[1] == jobs[2] and {"train_supernet", "retrain_shard", "search", "report"} <= jobs[1]
+
+
+def test_the_snakefile_exports_jobs_per_gpu(monkeypatch):
+    from harness import devices
+
+    monkeypatch.delenv(devices.JOBS_PER_GPU_ENV, raising=False)
+    devices.export_jobs_per_gpu(None)
+    assert devices.JOBS_PER_GPU_ENV not in os.environ and devices.jobs_per_gpu() == 1
+    devices.export_jobs_per_gpu(8)
+    assert os.environ[devices.JOBS_PER_GPU_ENV] == "8" and devices.jobs_per_gpu() == 8
+    with pytest.raises(HarnessError, match="jobs_per_gpu"):
+        devices.export_jobs_per_gpu(0)
+    assert "export_jobs_per_gpu(config[\"jobs_per_gpu\"])" in (ROOT / "Snakefile").read_text()
+
+
+# --------------------------------------------------------------------------- make gpu-check on the CPU
+
+def _wheel(directory: Path) -> Path:
+    """A minimal pure-Python wheel (one module): what the carried wheels are, without a network."""
+    import zipfile
+
+    name, version = "gpucarryprobe", "0.1"
+    path = directory / f"{name}-{version}-py3-none-any.whl"
+    info = f"{name}-{version}.dist-info"
+    files = {f"{name}.py": "VALUE = 42\n",
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = "".join(f"{f},,\n" for f in files) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name_, text in {**files, f"{info}/RECORD": record}.items():
+            archive.writestr(name_, text)
+    return path
+
+
+def test_make_gpu_check_runs_every_step_on_the_cpu_through_the_session_script(tmp_path):
+    """scripts/gpu_session.sh with DEVICE=cpu: installs the carried wheels with --target, runs
+    `make gpu-check` (gpu_check, the benchmark, config/gpu.yaml + gpu-tiny.yaml through
+    profiles/gpu with the greedy scheduler, the determinism re-run, the verdicts), copies the
+    records to $OUT."""
+    carry, site, out, work = tmp_path / "carry", tmp_path / "site", tmp_path / "out", tmp_path / "work"
+    (carry / "whl").mkdir(parents=True)
+    _wheel(carry / "whl")
+    work.mkdir()
+    env = {**os.environ, "CARRY": str(carry), "GPU_SITE": str(site), "OUT": str(out), "DEVICE": "cpu",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "GPU_CHECK_ARGS": f"--results {work / 'results'} --workdir {work}", "RESULTS_DIRS": str(work / "results")}
+    done = subprocess.run(["bash", "scripts/gpu_session.sh"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=3000, env=env)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert (site / "gpucarryprobe.py").is_file()  # the wheel went to --target
+    summary = json.loads((work / "results" / "gpu-check" / "summary.json").read_text())
+    assert summary["device"] == "cpu" and summary["errors"] == []
+    names = [line["name"] for line in summary["lines"]]
+    for expected in ("gpu_check checks", "config/gpu.yaml run wall time", "mean GPU utilisation over the run",
+                     "job-seconds by rule", "unit costs (medians)",
+                     "determinism: the run's nats-tss/spos/seed0 supernet retrained in a new process",
+                     "headline claims decided", "make gpu-check total"):
+        assert expected in names, names
+    assert any(name.startswith("CPU stand-in BN-only / all-weights") for name in names)
+    assert any(name.startswith("verdict: ") for name in names)
+    line = {entry["name"]: entry for entry in summary["lines"]}
+    assert line["determinism: the run's nats-tss/spos/seed0 supernet retrained in a new process"]["passed"] is True
+    assert "not sampled" in line["mean GPU utilisation over the run"]["value"]  # no nvidia-smi on the CPU
+    assert summary["run"]["status"] == 0
+    copied = out / "results" / "results"
+    assert (copied / "gpu-check" / "summary.json").is_file() and (copied / "report" / "verdicts.csv").is_file()
+    assert not list(copied.rglob("*.pt"))  # records and tables, not checkpoints
+    assert "--scheduler greedy" in " ".join(summary["run"]["command"])
+    assert "use" in names  # gpu_check's bf16 / channels_last advice reached the summary
