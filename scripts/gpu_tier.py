@@ -33,6 +33,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -259,8 +260,8 @@ def job_seconds(results: Path, summary: Summary) -> None:
     """Seconds per rule summed over its jobs, from Snakemake's benchmark files."""
     totals: dict[str, list[float]] = defaultdict(list)
     for tsv in sorted((results / "benchmarks").rglob("*.tsv")):
-        rule = tsv.stem.rstrip("0123456789")
-        rule = {"shard": "retrain_shard"}.get(rule, rule)
+        rule = tsv.stem  # benchmarks/<space>/.../<rule>.tsv, but shard<N>.tsv and correlate-<truth>.tsv
+        rule = "retrain_shard" if re.fullmatch(r"shard\d+", rule) else rule.split("-", 1)[0]
         with tsv.open() as handle:
             rows = list(csv.DictReader(handle, delimiter="\t"))
         if rows and rows[0].get("s"):
@@ -298,7 +299,8 @@ def unit_costs(results: Path, summary: Summary) -> None:
     parts = [f"supernet {k} {statistics.median(v):.1f} ms per path-batch" for k, v in sorted(steps.items())]
     parts += [f"retraining {k} {statistics.median(v):.2f} s per arch" for k, v in sorted(retrain.items())]
     parts += [f"SPOS scoring {k} {statistics.median(v):.3f} s per arch" for k, v in sorted(scoring.items())]
-    summary.add("unit costs (medians)", "; ".join(parts) if parts else "no records found")
+    note = " (supernets: train.json's loop time per path-batch, checkpoint writes included: they dominate very short runs)"
+    summary.add("unit costs (medians)", "; ".join(parts) + note if parts else "no records found")
 
 
 def step_determinism(args: argparse.Namespace, summary: Summary, results: Path, work: Path) -> None:
