@@ -3,6 +3,12 @@
 #                  also builds the documentation strictly and runs every documented command
 # make resume      after a crash or kill: release Snakemake's lock and finish the run
 # make docs        build the documentation site into site/ (docs/, mkdocs.yml)
+# make gpu-check   on a GPU machine: everything it must verify, each figure beside its goal (< 9 min):
+#                  gpu_check, the GPU benchmark, config/gpu.yaml's run timed with the GPU's utilisation,
+#                  a determinism re-run, the headline verdicts (scripts/gpu_tier.py; no setup: it runs
+#                  in the environment at hand, e.g. scripts/gpu_session.sh's carried wheels)
+#   DEVICE=cpu                every step on the CPU at tiny sizes (config/gpu-tiny.yaml)
+#   GPU_CHECK_ARGS="..."      more options of scripts/gpu_tier.py (e.g. --snakemake-args "--scheduler greedy")
 #
 # Setup (scripts/setup.sh) installs into the active virtual environment ($VIRTUAL_ENV) or, when
 # none is active, into a project one, .venv, made with `$(PYTHON) -m venv`; every target then runs
@@ -17,7 +23,7 @@ ARGS ?=
 ENV_DIR := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/.venv)
 RUN := PATH="$(ENV_DIR)/bin:$$PATH"
 
-.PHONY: reproduce test resume setup setup-test where docs
+.PHONY: reproduce test resume setup setup-test where docs gpu-check
 
 setup:
 	PYTHON=$(PYTHON) bash scripts/setup.sh
@@ -51,3 +57,9 @@ resume:
 docs: setup
 	$(RUN) python -m pip install -q -e ".[docs]"
 	$(RUN) python -m mkdocs build --strict
+
+DEVICE ?=
+GPU_CHECK_ARGS ?=
+
+gpu-check:
+	$(RUN) python3 scripts/gpu_tier.py $(if $(DEVICE),--device $(DEVICE)) $(GPU_CHECK_ARGS)

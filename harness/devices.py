@@ -173,3 +173,52 @@ def synchronize(device: torch.device) -> None:
 
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def export_jobs_per_gpu(value: int | None) -> None:
+    """Config `jobs_per_gpu` (profiles/gpu sets it) to the environment the workflow's jobs
+    inherit, as HARNESS_JOBS_PER_GPU; None leaves the environment as it is. The Snakefile calls
+    it: the count changes no result, so it travels beside the job specs, not in them."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise HarnessError(f"config jobs_per_gpu must be a positive integer or null, got {value!r}")
+    os.environ[JOBS_PER_GPU_ENV] = str(value)
+
+
+@dataclass(frozen=True)
+class Compute:
+    """How a training job computes on its device (config keys `bf16`, `channels_last`): bfloat16
+    autocast around forward and loss, channels_last weights and batches. Both default off; turn
+    one on only where scripts/gpu_check.py measures it faster on the GPU at hand. Both also run
+    on the CPU (slowly: tests exercise them there)."""
+
+    bf16: bool = False
+    channels_last: bool = False
+
+    @classmethod
+    def from_config(cls, config: dict) -> Compute:
+        return cls(bf16=bool(config.get("bf16", False)), channels_last=bool(config.get("channels_last", False)))
+
+    def autocast(self, device: torch.device):  # noqa: ANN201 - a torch.autocast context
+        import torch
+
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    def model(self, module: torch.nn.Module) -> torch.nn.Module:
+        """The module in this memory format (in place, as Module.to is)."""
+        import torch
+
+        return module.to(memory_format=torch.channels_last) if self.channels_last else module
+
+    def batch(self, images: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        return images.contiguous(memory_format=torch.channels_last) if self.channels_last and images.dim() == 4 else images
+
+    def describe(self) -> dict[str, bool]:
+        return {"bf16": self.bf16, "channels_last": self.channels_last}
+
+    def name(self) -> str:
+        """One word for a table column: fp32, bf16, fp32+channels_last or bf16+channels_last."""
+        return ("bf16" if self.bf16 else "fp32") + ("+channels_last" if self.channels_last else "")

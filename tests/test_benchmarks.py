@@ -118,10 +118,33 @@ def test_gpu_throughput_code_path_on_cpu():
     space = build_space("nats-tss", dataset_shape("cifar10", 8), C=4, N=1)
     for rule in ("bn", "all"):
         assert gpu.throughput(space, torch.device("cpu"), 4, rule, gpu.TINY) > 0
-    figures = gpu.run(gpu.TINY) if not torch.cuda.is_available() else []
-    if figures:
-        _check_figures(figures)
-        assert math.isnan(figures[0].value) and "no GPU" in figures[0].note
+
+
+def test_gpu_benchmark_profiles_bn_only_against_all_weights_on_the_cpu():
+    """Without a GPU the group measures its CPU stand-in: the paired ratio, both throughputs,
+    and a per-op-kind profile in which BN-only computes no conv weight gradient."""
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: the group measures the GPU (python -m benchmarks gpu)")
+    figures = gpu.run(gpu.TINY)
+    _check_figures(figures)
+    ratio = figures[0]
+    assert ratio.name.startswith("CPU stand-in BN-only / all-weights step time") and ratio.value > 0
+    assert ratio.goal is None and "no GPU here" in ratio.note
+    assert "conv backward" in ratio.note and "BN-only launches 0 conv weight-gradient" in ratio.note
+    assert all(f.value > 0 for f in figures)
+
+
+def test_gpu_profile_kinds():
+    assert gpu.op_kind("aten::convolution_backward") == "conv backward"
+    assert gpu.op_kind("aten::cudnn_convolution") == "conv forward"
+    assert gpu.op_kind("aten::cudnn_batch_norm_backward") == "batch norm"
+    assert gpu.op_kind("aten::_foreach_add_") == "optimizer + clipping"
+    assert gpu.op_kind("aten::_to_copy") == "copies + casts"
+    assert gpu.op_kind("autograd::engine::evaluate_function: ReluBackward0") == "autograd engine"
+    assert gpu.kernel_kind("sm90_xmma_wgrad_implicit_gemm_bf16bf16_bf16f32_f32_nhwckrsc_nhwc") == "conv weight grad"
+    assert gpu.kernel_kind("void at::native::conv_depthwise2d_grad_weight_kernel<float>") == "conv weight grad"
+    assert gpu.kernel_kind("sm80_xmma_dgrad_implicit_gemm_indexed_wo_smem_f32f32") == "conv input grad"
+    assert gpu.kernel_kind("void at::native::vectorized_elementwise_kernel<4>") is None
 
 
 # --------------------------------------------------------------------------- pipeline on a synthetic run

@@ -96,6 +96,12 @@ CASES = [
     ("archs.count", 6, {"sample_archs"}),
     ("nats_bench.split", "valid", {"nats_bench_groundtruth"}),
     ("correlation.confidence", 0.9, {"correlate"}),
+    # how a job computes: every job with a device (the determinism switch, training precision)
+    ("deterministic", False, {"retrain_shard", "train_supernet", "score", "score_free", "score_bn", "score_all_archs",
+                              "search", "final"}),
+    ("bf16", True, {"retrain_shard", "train_supernet", "score", "score_free", "score_bn", "score_all_archs",
+                    "search", "final"}),
+    ("jobs_per_gpu", 8, set()),  # how many jobs share a GPU changes no result: it reruns nothing
 ]
 CASE_IDS = [f"{key}={json.dumps(value)}" for key, value, _ in CASES]
 
@@ -122,8 +128,8 @@ def test_a_run_spec_resolves_the_method_and_space() -> None:
     assert spec["method"]["kind"] == "supernet" and spec["method"]["baseline"] == "spos"
     assert spec["space"] == {"name": "nats-tss", "knobs": {"C": 4, "N": 1, "op_bn": "all"}}
     assert spec["config"]["method_variants"] == {"bnnas-all-ops": config["method_variants"]["bnnas-all-ops"]}
-    assert set(spec["config"]) == {"seed", "device", "threads", "spaces", "dataset", "method_variants",
-                                   "method_options", "supernet"}
+    assert set(spec["config"]) == {"seed", "device", "threads", "deterministic", "bf16", "channels_last", "spaces",
+                                   "dataset", "method_variants", "method_options", "supernet"}
 
 
 @pytest.mark.parametrize(("key", "value", "stages"), CASES, ids=CASE_IDS)

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     for rank, candidate in enumerate(found):
         arch = space.decode(candidate["arch_str"])
         seed = job.derive_seed("final", job.space_name, job.method_name, job.spec["seed"], candidate["arch_str"])
-        record = retrain(space, arch, data, recipe, seed=seed, device=device)
+        record = retrain(space, arch, data, recipe, seed=seed, device=device, compute=job.compute)
         rows.append({"method": job.method_name, "run_seed": job.spec["seed"], "rank": rank, "search_score": candidate["score"],
                      "flops_M": candidate["flops_M"], "params_M": candidate["params_M"], **record})
     write_csv(pd.DataFrame(rows), args.output)

@@ -7,6 +7,7 @@ import argparse
 import pandas as pd
 from tqdm import tqdm
 
+from harness.data.datasets import on_device
 from harness.data.store import load_splits
 from harness.errors import HarnessError
 from harness.io import write_csv
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= shard < section["shards"]:
         raise HarnessError(f"--shard {shard} is out of range: groundtruth.shards is {section['shards']}")
     space, device = job.space, job.device
-    data = load_splits(args.data)
+    data = on_device(load_splits(args.data), device)  # once for the shard's architectures
     archs = read_archs(space, args.archs)
     # groundtruth.space_epochs overrides the epochs of one space (as supernet.space_epochs does)
     recipe = RetrainRecipe.from_dict({**section, "epochs": section["space_epochs"].get(args.space, section["epochs"])})
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
                                 desc=f"retrain {space_name} shard {shard}"):
         arch_str = archs["arch_str"][row]
         seed = job.derive_seed("retrain", space_name, arch_str, repetition)
-        record = retrain(space, archs["arch"][row], data, recipe, seed=seed, device=device)
+        record = retrain(space, archs["arch"][row], data, recipe, seed=seed, device=device, compute=job.compute)
         records.append({"arch_id": int(archs["arch_id"][row]), "repetition": repetition, **record})
     columns = ["arch_id", "arch_str", "repetition", "seed", "test_acc", "val_acc"]
     frame = pd.DataFrame(records, columns=None if records else columns)

@@ -25,7 +25,8 @@ def run(args: argparse.Namespace) -> int:
     seed = job.derive_seed("supernet", job.space_name, job.method_name, job.spec["seed"])
     recipe = SupernetRecipe.for_space(job.config["supernet"], job.space_name)
     record = train_supernet(job.space, job.method, data, recipe, seed=seed,
-                            out_dir=Path(args.outdir), device=job.device, progress=not args.no_progress)
+                            out_dir=Path(args.outdir), device=job.device, progress=not args.no_progress,
+                            compute=job.compute)
     print(f"trained {job.space_name}/{job.method_name}/seed{job.spec['seed']}: {record['steps']} steps "
           f"({record['skipped_steps']} skipped) in {record['train_time_s']:.1f} s")
     return 0

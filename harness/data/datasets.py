@@ -18,7 +18,7 @@ import pickle
 import struct
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +200,12 @@ class DataSplits:
         reproducible from the generator's seed. By default it is on for shuffled "train" passes
         of a dataset configured with augment=True, and off otherwise: an unshuffled pass is an
         evaluation pass. `limit` caps the number of images (a random subset when shuffled).
+
+        Batches are made where the split's tensors are (see `to`): on a GPU the indexing,
+        augmentation and normalisation run there. The random numbers are drawn on the CPU from
+        `generator` in the same order on every device (the order at call, then every batch's
+        crop offsets and flips when the first batch is taken), and the rest is indexing and
+        elementwise float32 arithmetic, so a device's batches equal the CPU's bit for bit.
         """
         images, labels = self.split(split)
         augment, count, order = plan_pass(len(labels), split, batch_size, dataset_augments=self.augment,
@@ -217,40 +223,95 @@ class DataSplits:
         augment: bool,
         generator: torch.Generator | None,
     ) -> Iterator[tuple[Tensor, Tensor]]:
-        scale, shift = normalisation(self.mean, self.std)
+        device = images.device
+        scale, shift = (t.to(device) for t in normalisation(self.mean, self.std))
         padding = self.input_shape.resolution // 8
-        for start in range(0, count, batch_size):
-            stop = min(start + batch_size, count)
-            if drop_last and stop - start < batch_size:
-                break
+        sizes = batch_sizes(count, batch_size, drop_last)
+        if order is not None:
+            order = order.to(device)  # one copy per pass (a no-op on the CPU)
+        draws = None
+        if augment:
+            assert generator is not None  # checked in batches()
+            draws = pass_draws(sizes, padding, generator).to(device)
+        start = 0
+        for size in sizes:
+            stop = start + size
             if order is None:
                 x, y = images[start:stop], labels[start:stop]
             else:
                 index = order[start:stop]
                 x, y = images[index], labels[index]
-            if augment:
-                assert generator is not None  # checked in batches()
-                x = random_crop_flip(x, padding, generator)
+            if draws is not None:
+                x = crop_flip(x, padding, draws[:, start:stop])
+            start = stop
             yield x.float().mul_(scale).add_(shift), y
 
+    def to(self, device: torch.device | str) -> DataSplits:
+        """These splits with every image and label tensor on `device` (uint8 images: a CIFAR-10
+        train split is 150 MB), so batches are indexed, augmented and normalised there; the
+        batches are the same numbers as on the CPU (see `batches`)."""
+        moved = {key: getattr(self, key).to(device) for key in TENSOR_KEYS}
+        return replace(self, **moved)
 
-def random_crop_flip(images: Tensor, padding: int, generator: torch.Generator) -> Tensor:
-    """Per image: a random crop of the zero-padded image, then a horizontal flip with p = 0.5.
+
+TENSOR_KEYS = ("train_x", "val_x", "test_x", "train_y", "val_y", "test_y")
+
+
+def on_device(data: Any, device: torch.device) -> Any:
+    """Training data where the training runs: DataSplits moved to a non-CPU `device` once (a GPU
+    then never waits for batches made on the CPU); the CPU's, and ImageNet's image files (read
+    from disk batch by batch), as they are."""
+    if device.type == "cpu" or not isinstance(data, DataSplits):
+        return data
+    return data.to(device)
+
+
+def batch_sizes(count: int, batch_size: int, drop_last: bool) -> list[int]:
+    """The sizes of a pass's batches over `count` images (a last short batch unless drop_last)."""
+    full, rest = divmod(count, batch_size)
+    return [batch_size] * full + ([rest] if rest and not drop_last else [])
+
+
+def draw_crop_flip(count: int, padding: int, generator: torch.Generator) -> Tensor:
+    """(3, count) int64 on the CPU: each image's crop offsets dy, dx in 0..2 padding and its flip
+    (0/1, p = 0.5), drawn from `generator` in that order."""
+    dy = torch.randint(0, 2 * padding + 1, (count,), generator=generator)
+    dx = torch.randint(0, 2 * padding + 1, (count,), generator=generator)
+    flip = torch.rand(count, generator=generator) < 0.5
+    return torch.stack([dy, dx, flip.long()])
+
+
+def pass_draws(sizes: list[int], padding: int, generator: torch.Generator) -> Tensor:
+    """Every batch's draw_crop_flip for a whole pass, batch after batch (the stream order of
+    drawing them batch by batch), in one tensor: moved to the device once per pass."""
+    if not sizes:
+        return torch.zeros((3, 0), dtype=torch.long)
+    return torch.cat([draw_crop_flip(size, padding, generator) for size in sizes], dim=1)
+
+
+def crop_flip(images: Tensor, padding: int, draws: Tensor) -> Tensor:
+    """Per image: the crop of the zero-padded image at offsets (dy, dx), then a horizontal flip
+    where `flip` is 1 (draws = draw_crop_flip's (3, b), on the images' device).
 
     One pad and one gather for the whole batch: each image's crop offsets and flip become one
-    row of flat pixel indices, shared by its channels. No per-image Python loop.
+    row of flat pixel indices, shared by its channels. No per-image Python loop; pure indexing,
+    so the result is the same on every device.
     """
     b, c, h, w = images.shape
     padded_width = w + 2 * padding
     padded = F.pad(images, (padding, padding, padding, padding)).view(b, c, -1)
-    dy = torch.randint(0, 2 * padding + 1, (b,), generator=generator)
-    dx = torch.randint(0, 2 * padding + 1, (b,), generator=generator)
-    flip = torch.rand(b, generator=generator) < 0.5
-    columns = torch.arange(w)
-    rows = dy[:, None] + torch.arange(h)  # (b, h)
+    dy, dx, flip = draws[0], draws[1], draws[2].bool()
+    columns = torch.arange(w, device=images.device)
+    rows = dy[:, None] + torch.arange(h, device=images.device)  # (b, h)
     cols = dx[:, None] + torch.where(flip[:, None], columns.flip(0), columns)  # (b, w)
     index = (rows[:, :, None] * padded_width + cols[:, None, :]).view(b, 1, h * w)
     return padded.gather(2, index.expand(b, c, h * w)).view(b, c, h, w)
+
+
+def random_crop_flip(images: Tensor, padding: int, generator: torch.Generator) -> Tensor:
+    """Per image: a random crop of the zero-padded image, then a horizontal flip with p = 0.5
+    (draw_crop_flip from `generator`, applied by crop_flip on the images' device)."""
+    return crop_flip(images, padding, draw_crop_flip(len(images), padding, generator).to(images.device))
 
 
 # --------------------------------------------------------------------------- loading

@@ -8,18 +8,15 @@ from pathlib import Path
 
 import torch
 
-from harness.data.datasets import SPLITS_FORMAT, DataSplits
+from harness.data.datasets import SPLITS_FORMAT, TENSOR_KEYS, DataSplits
 from harness.data.imagenet import is_manifest, splits_from_manifest
 from harness.data.shapes import InputShape
 from harness.errors import HarnessError
 from harness.io import save_torch
 
-_TENSOR_KEYS = ("train_x", "val_x", "test_x", "train_y", "val_y", "test_y")
-
-
 def save_splits(splits: DataSplits, path: str | Path) -> None:
     """One torch file (written atomically) with the tensors and plain metadata."""
-    tensors = {key: getattr(splits, key).contiguous() for key in _TENSOR_KEYS}
+    tensors = {key: getattr(splits, key).contiguous() for key in TENSOR_KEYS}
     save_torch({"format": SPLITS_FORMAT, **splits.describe(), **tensors}, path)
 
 
@@ -41,7 +38,7 @@ def load_splits(path: str | Path) -> DataSplits:
         raise HarnessError(f"dataset file {path} has format {found!r}, expected {SPLITS_FORMAT}; {fix}")
     return DataSplits(
         dataset=saved["dataset"],
-        **{key: saved[key] for key in _TENSOR_KEYS},
+        **{key: saved[key] for key in TENSOR_KEYS},
         mean=tuple(saved["mean"]),
         std=tuple(saved["std"]),
         input_shape=InputShape(**saved["input_shape"]),

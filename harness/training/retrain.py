@@ -10,8 +10,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness.data.datasets import DataSplits
-from harness.training.optim import check_finite, lr_factor, make_sgd
+from harness.data.datasets import DataSplits, on_device
+from harness.devices import Compute, synchronize
+from harness.training.optim import lr_factor, make_sgd
+from harness.training.supernet import FiniteCheck
 from harness.seeding import derive_seed, seed_everything
 from harness.spaces.base import Arch, SearchSpace
 
@@ -31,20 +33,28 @@ class RetrainRecipe:
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, data: DataSplits, split: str, device: torch.device, batch_size: int = 500) -> float:
+def accuracy(model: nn.Module, data: DataSplits, split: str, device: torch.device, batch_size: int = 500,
+             compute: Compute = Compute()) -> float:
+    """Top-1 on a split; the count of correct images stays on the device until the end (one sync)."""
     model.eval()
-    correct = total = 0
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    total = 0
     for images, labels in data.batches(split, batch_size):
-        correct += int((model(images.to(device)).argmax(1) == labels.to(device)).sum())
+        with compute.autocast(device):
+            logits = model(compute.batch(images.to(device)))
+        correct += (logits.argmax(1) == labels.to(device)).sum()
         total += len(labels)
-    return correct / total
+    return int(correct) / total
 
 
 def retrain(space: SearchSpace, arch: Arch, data: DataSplits, recipe: RetrainRecipe, *, seed: int,
-            device: torch.device) -> dict[str, Any]:
-    """Train `arch` from scratch and return its record (what was trained, how, and the result)."""
+            device: torch.device, compute: Compute = Compute()) -> dict[str, Any]:
+    """Train `arch` from scratch and return its record (what was trained, how, and the result).
+    As in supernet training, on a GPU the batches are made there and the loss is checked for
+    finiteness without a sync per step (harness.training.supernet.FiniteCheck)."""
     seed_everything(seed)
-    model = space.build_subnet(arch).to(device)
+    data = on_device(data, device)  # a no-op when the caller moved it already
+    model = compute.model(space.build_subnet(arch).to(device))
     optimizer = make_sgd(model, model.parameters(), lr=recipe.lr, momentum=recipe.momentum, nesterov=True,
                          weight_decay=recipe.weight_decay)
     criterion = nn.CrossEntropyLoss()
@@ -52,12 +62,14 @@ def retrain(space: SearchSpace, arch: Arch, data: DataSplits, recipe: RetrainRec
     total = recipe.epochs * steps_per_epoch
     started = time.perf_counter()
     step = 0
+    finite = FiniteCheck(device)
     for epoch in range(recipe.epochs):
         model.train()
         generator = torch.Generator().manual_seed(derive_seed(seed, "epoch", epoch))
         for images, labels in data.batches("train", recipe.batch_size, generator=generator, drop_last=True):
-            loss = criterion(model(images.to(device)), labels.to(device))
-            check_finite(loss, what=f"{space.name} arch {space.encode(arch)}", epoch=epoch, step=step)
+            with compute.autocast(device):
+                loss = criterion(model(compute.batch(images.to(device))), labels.to(device))
+            finite.add(loss, what=f"{space.name} arch {space.encode(arch)}", epoch=epoch, step=step)
             for group in optimizer.param_groups:
                 group["lr"] = recipe.lr * lr_factor(step, total, "cosine", recipe.lr, 0.0)
             optimizer.zero_grad(set_to_none=True)
@@ -66,8 +78,10 @@ def retrain(space: SearchSpace, arch: Arch, data: DataSplits, recipe: RetrainRec
                 nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
             optimizer.step()
             step += 1
+    finite.flush()
+    synchronize(device)
     train_time = time.perf_counter() - started
-    test_acc, val_acc = accuracy(model, data, "test", device), accuracy(model, data, "val", device)
+    test_acc, val_acc = (accuracy(model, data, split, device, compute=compute) for split in ("test", "val"))
     return {
         "arch_str": space.encode(arch),
         "seed": seed,
@@ -80,4 +94,6 @@ def retrain(space: SearchSpace, arch: Arch, data: DataSplits, recipe: RetrainRec
         "eval_time_s": time.perf_counter() - started - train_time,
         "threads": torch.get_num_threads(),
         "device": str(device),
+        "deterministic": torch.are_deterministic_algorithms_enabled(),
+        "compute": compute.name(),
     }

@@ -26,7 +26,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from harness.data.datasets import DataSplits
+from harness.data.datasets import DataSplits, on_device
+from harness.devices import Compute
 from harness.errors import HarnessError
 from harness.io import read_json, save_torch, write_csv, write_json
 from harness.method import Method
@@ -35,7 +36,7 @@ from harness.scoring.bn_diagnostics import DIAGNOSTICS_NAME, GammaBaseline, diag
 from harness.training.optim import check_finite, lr_factor, make_sgd, select_trainable
 from harness.training.recipes import SupernetRecipe, recipe_for
 from harness.training.samplers import make_sampler
-from harness.seeding import derive_seed, seed_everything
+from harness.seeding import derive_seed, determinism_settings, seed_everything
 from harness.spaces.base import SearchSpace, Supernet
 
 
@@ -66,16 +67,23 @@ def plan_schedule(recipe: SupernetRecipe, method: Method, train_images: int, pat
 
 
 def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe: SupernetRecipe, *,
-                   seed: int, out_dir: Path, device: torch.device, progress: bool = True) -> dict[str, Any]:
+                   seed: int, out_dir: Path, device: torch.device, progress: bool = True,
+                   compute: Compute = Compute()) -> dict[str, Any]:
     """Train (or resume) one supernet; write ckpt{i}.pt at each curve point, train.json and the
     gamma diagnostics (gamma_diagnostics.csv). `recipe` is the config's shared recipe; a method
-    whose recipe is "official" trains with BN-NAS's own (harness.training.recipes)."""
+    whose recipe is "official" trains with BN-NAS's own (harness.training.recipes).
+
+    On a GPU the data moves there once (batches are made, augmented and normalised on the
+    device, equal to the CPU's) and the loss is checked for finiteness every FiniteCheck.EVERY
+    steps instead of at every step, so the GPU never waits for the CPU between steps.
+    `compute` (config bf16, channels_last) sets autocast and the memory format."""
     if not method.trains_supernet:
         raise HarnessError(f"method {method.name!r} has no supernet to train (sampler None)")
     recipe, recipe_record = recipe_for(method.recipe, recipe)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = seed_everything(seed)
-    supernet = space.build_supernet().to(device)
+    data = on_device(data, device)
+    supernet = compute.model(space.build_supernet().to(device))
     gamma0 = GammaBaseline.of(space, supernet, method.options)
     trainable = select_trainable(supernet, method.trainable)
     optimizer = make_sgd(supernet, trainable, lr=recipe.lr, momentum=recipe.momentum,
@@ -92,6 +100,7 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
     started = time.perf_counter() - elapsed
     cpu_started = time.process_time() - state["cpu_elapsed"]
     supernet.train()
+    finite = FiniteCheck(device)
     while step < schedule.total_steps:
         epoch, offset = divmod(step, schedule.steps_per_epoch)
         batches = _epoch_batches(data, recipe.batch_size, derive_seed(seed, "epoch", epoch))
@@ -101,19 +110,23 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
             for group in optimizer.param_groups:
                 group["lr"] = recipe.lr * lr_factor(step, schedule.total_steps, recipe.lr_schedule, recipe.lr, recipe.min_lr)
             trained = _train_step(supernet, space, sampler(rng), batches, criterion, optimizer, trainable, recipe,
-                                  device, what=f"{space.name}/{method.name}", epoch=epoch, step=step)
+                                  device, what=f"{space.name}/{method.name}", epoch=epoch, step=step,
+                                  check=finite, compute=compute)
             skipped += 0 if trained else 1
             step, offset = step + 1, offset + 1
             bar.update(1)
             if step in schedule.checkpoint_steps:
+                finite.flush()  # never write weights of a run whose loss went non-finite
                 index = schedule.checkpoint_steps.index(step)
                 save_torch(supernet.state_dict(), out_dir / CHECKPOINT_NAME.format(checkpoint=index))
                 checkpoints.append({"checkpoint": index, "epoch": schedule.epoch_at(step), "step": step,
                                     "time_s": time.perf_counter() - started,
                                     "cpu_time_s": _known(time.process_time() - cpu_started), **gamma0.diagnose(supernet)})
             if offset == schedule.steps_per_epoch and step < schedule.total_steps:
+                finite.flush()
                 _save_resume(out_dir / RESUME_NAME, supernet, optimizer, rng, step, skipped,
                              time.perf_counter() - started, time.process_time() - cpu_started, checkpoints, run_key)
+    finite.flush()
     bar.close()
     record = {
         "method": method.describe(),
@@ -134,6 +147,8 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
         "checkpoints": checkpoints,
         "device": str(device),
         "threads": torch.get_num_threads(),
+        "compute": compute.describe(),
+        "determinism": determinism_settings(),
     }
     write_csv(diagnostics_frame(checkpoints), out_dir / DIAGNOSTICS_NAME)
     write_json(record, out_dir / TRAIN_RECORD_NAME)
@@ -147,16 +162,23 @@ def _epoch_batches(data: DataSplits, batch_size: int, epoch_seed: int):
 
 def _train_step(supernet: Supernet, space: SearchSpace, paths: list, batches, criterion: nn.Module, optimizer: torch.optim.Optimizer,
                 trainable: list[nn.Parameter], recipe: SupernetRecipe, device: torch.device, *,
-                what: str, epoch: int, step: int) -> bool:
+                what: str, epoch: int, step: int, check: FiniteCheck | None = None,
+                compute: Compute = Compute()) -> bool:
     """One optimiser update over the step's paths (one batch each, gradients accumulated).
     Returns False when no path had a trainable parameter (e.g. an all-skip/pool path under BN-only
-    training): there is nothing to update and the step is counted as skipped."""
+    training): there is nothing to update and the step is counted as skipped. Each loss is
+    checked for finiteness at once, or by `check` (FiniteCheck: later, without a device sync)."""
     optimizer.zero_grad(set_to_none=True)
     any_grad = False
     for arch in paths:
         images, labels = next(batches)
-        loss = criterion(supernet(images.to(device), arch), labels.to(device))
-        check_finite(loss, what=f"{what} path {space.encode(arch)}", epoch=epoch, step=step)
+        with compute.autocast(device):
+            loss = criterion(supernet(compute.batch(images.to(device)), arch), labels.to(device))
+        where = f"{what} path {space.encode(arch)}"
+        if check is None:
+            check_finite(loss, what=where, epoch=epoch, step=step)
+        else:
+            check.add(loss, what=where, epoch=epoch, step=step)
         if loss.requires_grad:
             loss.backward()
             any_grad = True
@@ -165,6 +187,40 @@ def _train_step(supernet: Supernet, space: SearchSpace, paths: list, batches, cr
     clip_gradients(trainable, recipe)
     optimizer.step()
     return True
+
+
+class FiniteCheck:
+    """The training loss is finite, checked without stopping the GPU at every step.
+
+    check_finite reads the loss on the host: on a GPU that waits for the step's forward pass
+    before the backward pass can be queued. Here a GPU step only queues isfinite(loss); the flags
+    are read every EVERY steps and whenever flush() is called (before any checkpoint or resume
+    file is written, and at the end), and the first non-finite loss raises check_finite's error
+    with its own path, epoch and step. On the CPU (no queue to keep full) every loss is checked
+    at once, as before."""
+
+    EVERY = 50
+
+    def __init__(self, device: torch.device, deferred: bool | None = None) -> None:
+        self.immediate = device.type == "cpu" if deferred is None else not deferred
+        self.pending: list[tuple[torch.Tensor, str, int, int]] = []
+
+    def add(self, loss: torch.Tensor, *, what: str, epoch: int, step: int) -> None:
+        if self.immediate:
+            check_finite(loss, what=what, epoch=epoch, step=step)
+            return
+        self.pending.append((loss.detach(), what, epoch, step))
+        if len(self.pending) >= self.EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        finite = torch.isfinite(torch.stack([loss.float() for loss, *_ in pending]))
+        if not bool(finite.all()):  # one device sync per EVERY steps
+            loss, what, epoch, step = pending[int((~finite).nonzero()[0])]
+            check_finite(loss, what=what, epoch=epoch, step=step)
 
 
 def make_criterion(recipe: SupernetRecipe) -> nn.Module:

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from harness.devices import pin_device
+from harness.devices import Compute, pin_device
 from harness.errors import HarnessError
 from harness.method import Method
-from harness.seeding import derive_seed
+from harness.seeding import apply_determinism, derive_seed
 from harness.spaces.base import SearchSpace
 from harness.workflow.config import load_config
 from harness.workflow import runs
@@ -84,6 +84,8 @@ class Job:
     method: Method | None = None
     device: torch.device | None = None
     threads: int | None = None
+    determinism: dict[str, Any] | None = None  # harness.seeding.determinism_settings() once applied
+    compute: Compute = Compute()
 
     @property
     def space_name(self) -> str:
@@ -105,14 +107,20 @@ def open_job(args: argparse.Namespace, stage: str) -> Job:
 
 
 def setup_job(spec: dict[str, Any], threads: int | None, device: torch.device | None = None) -> Job:
-    """A Job from its spec; torch is set up unless `device` (already set up) is given."""
+    """A Job from its spec; torch is set up unless `device` (already set up) is given.
+
+    A job that computes (its spec has a device) applies the determinism settings first, before
+    anything here or in the command touches CUDA (setup_torch asks torch.cuda): cuBLAS reads
+    CUBLAS_WORKSPACE_CONFIG when it starts. tests/test_gpu_tier.py checks that order in a real job."""
     config = spec["config"]
+    determinism = apply_determinism(config.get("deterministic", True)) if "device" in config else None
     method = runs.configured_method(config, spec["method"]["name"]) if "method_variants" in config else None
     space = None
     if "space" in spec and "spaces" in config:
         knobs = method.knobs_for(spec["space"]["name"]) if method is not None else None
         space = runs.configured_space(config, spec["space"]["name"], knobs)
-    job = Job(spec=spec, config=config, space=space, method=method)
+    job = Job(spec=spec, config=config, space=space, method=method, determinism=determinism,
+              compute=Compute.from_config(config))
     if "device" in config:
         job.threads = threads or config["threads"]
         job.device = device if device is not None else setup_torch(config["device"], job.threads)

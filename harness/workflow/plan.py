@@ -138,7 +138,10 @@ def _method_slice(config: Mapping[str, Any], method: str) -> dict[str, Any]:
 
 
 def _device_slice(config: Mapping[str, Any]) -> dict[str, Any]:
-    return {"device": config["device"], "threads": config["threads"]}
+    """Where and how a job computes: device, threads, the determinism switch and the training
+    precision / memory format (harness.workflow.job.setup_job applies them). jobs_per_gpu is not
+    here: how many jobs share a GPU changes no result, so it reruns nothing."""
+    return {key: config[key] for key in ("device", "threads", "deterministic", "bf16", "channels_last")}
 
 
 def _only(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
