@@ -81,12 +81,9 @@ def installed_packages() -> dict[str, str]:
 
 
 def determinism(config: dict[str, Any] | None = None) -> dict[str, str]:
-    """The numerical settings a run's jobs apply (config `deterministic` and what it sets), as the
-    jobs would set them on this machine."""
-    config = config or {}
-    settings = {"config deterministic": str(config.get("deterministic", "not set (older config)"))}
-    try:
-        from harness.seeding import determinism_settings
-    except ImportError:  # pragma: no cover - the settings function ships with the GPU tier
-        return settings
-    return {**settings, **{k: str(v) for k, v in determinism_settings(bool(config.get("deterministic", True))).items()}}
+    """The numerical settings the run's jobs apply (config `deterministic`, harness.seeding), as a
+    job of this run applies them on this machine."""
+    from harness.seeding import apply_determinism
+
+    flag = bool((config or {}).get("deterministic", True))
+    return {"config deterministic": str(flag), **{k: str(v) for k, v in apply_determinism(flag).items()}}
