@@ -100,16 +100,29 @@ def within_strata_ci(scores: Any, truth: Any, strata: Any, *, n_boot: int, confi
         return value, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     indices = rng.integers(0, x.size, size=(n_boot, x.size))
-    if x.size * (x.size - 1) // 2 <= PAIRWISE_BLOCK:
-        replicates = _pairwise_rows(x[indices], y[indices], s[indices])
-    else:
-        replicates = np.array([kendall_tau_within_strata(x[i], y[i], s[i]) for i in indices])
+    replicates = within_strata_replicates(x[None], y, s, indices)[0]
     replicates = replicates[~np.isnan(replicates)]
     if replicates.size == 0:
         return value, float("nan"), float("nan")
     alpha = 1.0 - confidence
     low, high = np.quantile(replicates, [alpha / 2, 1 - alpha / 2])
     return value, float(low), float(high)
+
+
+def within_strata_replicates(scores: np.ndarray, truth: np.ndarray, strata: np.ndarray,
+                             indices: np.ndarray) -> np.ndarray:
+    """(seeds x n_boot): kendall_tau_within_strata of every seed's scores (rows of 2-D `scores`)
+    against `truth` on every resample (row of `indices`, arch positions)."""
+    x = np.atleast_2d(np.asarray(scores, dtype=float))
+    y, s = np.asarray(truth, dtype=float), np.asarray(strata, dtype=float)
+    n = x.shape[1]
+    if indices.shape[0] == 0:
+        return np.empty((x.shape[0], 0))
+    if n * (n - 1) // 2 <= PAIRWISE_BLOCK:
+        k, r = x.shape[0], indices.shape[0]
+        xs = x[:, indices].reshape(k * r, n)
+        return _pairwise_rows(xs, np.tile(y[indices], (k, 1)), np.tile(s[indices], (k, 1))).reshape(k, r)
+    return np.array([[kendall_tau_within_strata(row[i], y[i], s[i]) for i in indices] for row in x])
 
 
 def conv_counts(space: str, arch_strs: Any) -> np.ndarray | None:
