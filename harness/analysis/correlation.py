@@ -6,15 +6,28 @@ Rows of the output (one tidy table, CORRELATION_COLUMNS):
     ground truth): the mean over the method's seeds of each metric, with a two-level bootstrap
     CI (seeds, then architectures; `seeds` and `ci_sources` say what it covers). Written for
     every method, also one with a single seed, so a reader can always take the seed -1 rows;
+    The metrics: Kendall tau, Spearman rho, Pearson r, top-k precision and, where the space's
+    conv-op counts are known (structure_control.conv_counts), `kendall_tau_within_conv_count`;
   - per method at its final checkpoint, seed -1: metric `kendall_tau_diff_vs_<other>`, the
     difference of its seed-mean tau and <other>'s, with a paired CI (the same architecture
     resamples for both), against its baseline (relation "baseline") and against the best
     cheap answer (relation BEST_CHEAP: the trivial or zero-cost method with the highest
-    seed-mean tau at the point estimate, on this ground truth);
+    seed-mean tau at the point estimate, on this ground truth); against the baseline also
+    `kendall_tau_within_conv_count_diff_vs_<other>` (split_diff_metric reads these names);
   - method RETRAINING_RELIABILITY: one retraining seed against another (how reproducible the
     ground truth is; not a ceiling);
   - method PERFECT_SCORER: the expected tau of a perfect scorer against this ground truth
     (harness.analysis.ceiling), for ground truths with repeated retrainings.
+
+Every seed-mean and paired-difference row also carries the variance components of its statistic
+(harness.analysis.power: var_arch, var_arch_seed, var_arch_seed_other, var_seed, var_seed_other,
+seeds_other and the *_pair parts; NaN on the other rows), from which power.deciding_run projects
+the CI at more architectures and seeds. Seed-mean rows have no other method: seeds_other 0.
+
+Cost: every metric's replicates are computed once per (method, checkpoint, archs) and shared by
+the per-seed, seed-mean and difference rows; tau and tau within conv count on up to
+metrics.WEIGHTED_MAX_ARCHS archs come from pair tables and resample weights (bit for bit the
+values over the resampled pairs), top-k from one presence mask for all resamples.
 """
 
 from __future__ import annotations
@@ -38,8 +51,10 @@ if TYPE_CHECKING:
 CORRELATION_COLUMNS = [
     "space", "method", "seed", "checkpoint", "epoch", "ground_truth",
     "n", "metric", "value", "ci_low", "ci_high", "seeds", "ci_sources", "relation",
-    # variance components (harness.analysis.power) of the seed-mean and paired-difference rows
+    # variance components (harness.analysis.power.COMPONENT_COLUMNS) of the seed-mean and
+    # paired-difference rows, NaN on the others
     "var_arch", "var_arch_seed", "var_arch_seed_other", "var_seed", "var_seed_other", "seeds_other",
+    "var_arch_pair", "var_arch_seed_pair", "var_arch_seed_other_pair",
 ]  # fmt: skip
 SCORES_COLUMNS = ["checkpoint", "epoch", "arch_id", "arch_str", "score"]
 GROUNDTRUTH_COLUMNS = ["arch_id", "seed", "test_acc"]
@@ -122,7 +137,7 @@ def per_seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, 
     from harness.analysis.metrics import bootstrap_ci, metrics_with_topk, percentile_ci
 
     rows = []
-    common = {checkpoint: score_matrix(runs, checkpoint)[1] for checkpoint in common_checkpoints(runs)}
+    common = {checkpoint: replicates.matrix(method, checkpoint)[1] for checkpoint in common_checkpoints(runs)}
     for index, (seed, scores) in enumerate(runs.items()):
         for checkpoint, group in scores.groupby("checkpoint", sort=True):
             group = group.sort_values("arch_id")
@@ -222,6 +237,19 @@ class Replicates:
         self.strata = strata if strata is not None else conv_count_strata(runs, args.space)
         self.cache: dict[tuple[str, int, bytes, str], np.ndarray] = {}
         self.point_cache: dict[tuple[str, int, bytes, str], np.ndarray] = {}
+        self.tables: dict[tuple[str, int], pd.DataFrame] = {}
+
+    def matrix(self, method: str, checkpoint: int, archs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """score_matrix of the method's seeds, from a table (archs x seeds) built once per checkpoint."""
+        key = (method, checkpoint)
+        if key not in self.tables:
+            columns = [frame[frame["checkpoint"] == checkpoint].set_index("arch_id")["score"]
+                       for frame in self.runs[method].values()]
+            self.tables[key] = pd.concat(columns, axis=1, keys=range(len(columns))).sort_index()
+        table = self.tables[key]
+        if archs is None:
+            archs = table.dropna().index.to_numpy()
+        return table.loc[archs].to_numpy(dtype=float).T, archs
 
     def metric_names(self) -> list[str]:
         from harness.analysis.metrics import metrics_with_topk
@@ -238,7 +266,7 @@ class Replicates:
 
         key = (method, checkpoint, archs.tobytes(), metric)
         if key not in self.cache:
-            scores, _ = score_matrix(self.runs[method], checkpoint, archs)
+            scores, _ = self.matrix(method, checkpoint, archs)
             resamples = draw_resamples(archs.size, self.args.bootstrap, self.args.seed)
             truth = self.truth.loc[archs].to_numpy()
             if metric == WITHIN:
@@ -254,7 +282,7 @@ class Replicates:
 
         key = (method, checkpoint, archs.tobytes(), metric)
         if key not in self.point_cache:
-            scores, _ = score_matrix(self.runs[method], checkpoint, archs)
+            scores, _ = self.matrix(method, checkpoint, archs)
             truth = self.truth.loc[archs].to_numpy()
             if metric == WITHIN:
                 strata = self.strata_of(archs)
@@ -276,8 +304,8 @@ class Replicates:
         from harness.analysis.power import estimate_components, pairwise_components
 
         if metric in ("kendall_tau", WITHIN) and archs.size <= PAIRWISE_COMPONENTS_MAX_ARCHS:
-            scores, _ = score_matrix(self.runs[method], checkpoint, archs)
-            theirs = None if other is None else score_matrix(self.runs[other[0]], other[1], archs)[0]
+            scores, _ = self.matrix(method, checkpoint, archs)
+            theirs = None if other is None else self.matrix(other[0], other[1], archs)[0]
             strata = self.strata_of(archs) if metric == WITHIN else None
             return pairwise_components(scores, self.truth.loc[archs].to_numpy(), strata, theirs)
         mine = (self(method, checkpoint, archs, metric), self.points(method, checkpoint, archs, metric))
@@ -299,7 +327,7 @@ def seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args
 
     rows = []
     for checkpoint in common_checkpoints(runs):
-        _, archs = score_matrix(runs, checkpoint)
+        _, archs = replicates.matrix(method, checkpoint)
         resamples = draw_resamples(archs.size, args.bootstrap, args.seed)
         epoch = float(np.mean([f.loc[f["checkpoint"] == checkpoint, "epoch"].iloc[0] for f in runs.values()]))
         for name in replicates.metric_names():
@@ -348,7 +376,7 @@ def difference_row(
     each method's own seeds) and the difference's variance components (harness.analysis.power)."""
     from harness.analysis.metrics import average_resampled_seeds, draw_resamples, percentile_ci
 
-    archs = np.intersect1d(score_matrix(runs[method], finals[method])[1], score_matrix(runs[other], finals[other])[1])
+    archs = np.intersect1d(replicates.matrix(method, finals[method])[1], replicates.matrix(other, finals[other])[1])
     resamples = draw_resamples(archs.size, args.bootstrap, args.seed)
     mine, theirs = replicates(method, finals[method], archs, metric), replicates(other, finals[other], archs, metric)
     difference = average_resampled_seeds(mine, resamples, method) - average_resampled_seeds(theirs, resamples, other)
@@ -406,9 +434,13 @@ def retraining_reliability_rows(retrain: pd.DataFrame, args: argparse.Namespace)
     """Seed A vs seed B accuracies over archs retrained at least twice (A, B: the arch's two
     lowest seeds): how reproducible the ground truth is. Not a ceiling (see PERFECT_SCORER).
     Empty if fewer than two archs have two seeds."""
-    by_seed = seed_accuracies(retrain)
-    pairs = [row.dropna().to_numpy()[:2] for _, row in by_seed.iterrows()]  # columns sorted by seed
-    pairs = np.array([pair for pair in pairs if pair.size == 2])
+    values = seed_accuracies(retrain).to_numpy(dtype=float)  # columns sorted by seed
+    known = ~np.isnan(values)
+    order = np.cumsum(known, axis=1)  # 1 at an arch's lowest seed, 2 at its second
+    paired = known.sum(axis=1) >= 2
+    first = np.where(known & (order == 1), values, 0.0).sum(axis=1)[paired]
+    second = np.where(known & (order == 2), values, 0.0).sum(axis=1)[paired]
+    pairs = np.stack([first, second], axis=1)
     if len(pairs) < 2:
         return []
     identity = {"method": RETRAINING_RELIABILITY, "seed": -1, "checkpoint": -1, "epoch": float("nan"),
