@@ -149,6 +149,17 @@ def test_weighted_kendall_replicates_equal_the_resampled_pairs_exactly(n, ties):
     assert np.isnan(expected[0])
 
 
+def test_resampled_ranks_are_scipys_ranks_and_spearman_is_unchanged():
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 6, 30).astype(float)
+    y = rng.normal(size=30).round(1)
+    indices = metrics.draw_resamples(30, 200, seed=1).archs
+    indices[0] = 3  # constant: undefined
+    np.testing.assert_array_equal(metrics.resampled_ranks(x, indices), stats.rankdata(x[indices], axis=-1))
+    np.testing.assert_array_equal(metrics._replicates(spearman_rho, x, y, indices),
+                                  metrics._rowwise(metrics._spearman_rows, x[indices], y[indices]))
+
+
 def test_spearman_matches_scipy_with_ties():
     scores, truth = [3, 1, 1, 2, 5, 5, 4], [1, 2, 2, 3, 7, 6, 5]
     assert spearman_rho(scores, truth) == pytest.approx(stats.spearmanr(scores, truth).statistic)

@@ -117,6 +117,20 @@ def _weighted_kendall_replicates(x: np.ndarray, y: np.ndarray, indices: np.ndarr
     return weighted_tau(sx * sy, sx * sx, sy * sy, resample_weights(indices, x.size))
 
 
+def resampled_ranks(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """scipy.stats.rankdata(values[indices], axis=-1) (average ranks, 1-based) without sorting each
+    resample: a copy's rank is the count of the resample's values below its value plus (the count
+    of its value + 1) / 2, counted per distinct value of the original sample. The same numbers
+    (integers and halves), so Spearman's rho of the resamples is unchanged, bit for bit."""
+    groups, inverse = np.unique(values, return_inverse=True)
+    members = inverse[indices]
+    rows = indices.shape[0]
+    totals = np.bincount((np.arange(rows)[:, None] * groups.size + members).ravel(),
+                         minlength=rows * groups.size).reshape(rows, groups.size).astype(float)
+    below = np.cumsum(totals, axis=1) - totals
+    return np.take_along_axis(below + (totals + 1) / 2, members, axis=1)
+
+
 def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     # Spearman's rho is Pearson's r of the (average) ranks, as in scipy.stats.spearmanr, whose
     # own 2-D mode computes a full correlation matrix instead of row pairs.
@@ -225,6 +239,8 @@ def _replicates(metric: Metric, x: np.ndarray, y: np.ndarray, indices: np.ndarra
     if (metric is kendall_tau and 2 <= x.size <= WEIGHTED_MAX_ARCHS and indices.shape[0]
             and not (np.isnan(x).any() or np.isnan(y).any())):
         return _weighted_kendall_replicates(x, y, indices)
+    if metric is spearman_rho and indices.shape[0] and not (np.isnan(x).any() or np.isnan(y).any()):
+        return _rowwise(_pearson_rows, resampled_ranks(x, indices), resampled_ranks(y, indices))
     statistic = _ROWWISE.get(metric)
     if statistic is not None:
         return _rowwise(statistic, x[indices], y[indices])

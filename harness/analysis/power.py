@@ -5,34 +5,46 @@ The statistic. D = (mean over ka seeds of a per-seed metric T of method a) minus
 method b over kb seeds), every T computed on the same n architectures (a single-method statistic
 has no b terms). Each seed's T has three sources of error:
 
-    T_as = theta_a + u_as + e_a + f_as,   Var u_as = Sa,  Var e_a = Aa/n,  Var f_as = Ba/n
+    T_as = theta_a + u_as + e_a + f_as,   Var u_as = Sa,  Var e_a ~ Aa/n,  Var f_as ~ Ba/n
 
 u_as: the seed's supernet (what another training seed would change); e_a: which architectures
 were sampled, shared by all of a's seeds (they are judged on the same archs); f_as: the
 seed-specific part of the arch sampling (how this seed's score errors meet the sampled archs).
-The arch terms scale as 1/n (T is a smooth statistic of n sampled archs). The e terms of a and b
-are correlated (same archs), so only the shared variance of the difference, A/n = Var(e_a - e_b),
-is identifiable and needed:
+The e terms of a and b are correlated (same archs), so only the shared variance of the
+difference, A/n = Var(e_a - e_b), is identifiable and needed:
 
-    Var D = A/n + Ba/(n ka) + Bb/(n kb) + Sa/ka + Sb/kb.
+    Var D = A/n + Ba/(n ka) + Bb/(n kb) + Sa/ka + Sb/kb       (+ the pair terms below).
 
-Estimated at the run's own (n0, ka0, kb0) from the arch-bootstrap replicates correlate already
-computes (every seed of both methods on the same arch resamples; `replicates` rows = seeds):
-  - w = mean over seeds of the replicates' variance           (estimates (A+B)/n0 of one method)
-  - c = mean over seed pairs of the replicates' covariance     (estimates the shared A_a/n0)
-  - B/n0 = max(0, w - c)
-  - S = max(0, sample variance of the seeds' point values - B/n0)   (the seeds' spread holds
-    u and f, not e)
-  - A/n0 = max(0, var over replicates of (mean over a's seeds - mean over b's seeds)
-           - Ba/(n0 ka) - Bb/(n0 kb));  for a single method this is c.
-With one seed, B and S cannot be separated from A: B = S = 0 and A/n0 = w (all of the seed's
-variance is attributed to the architectures; the projection then says more seeds do not help,
-which is optimistic about seeds, so the run's seed count should be at least 2 wherever the
-projection is read). The components are stored as variances at n0 (var_arch = A/n0, ...).
+Two estimators of the arch terms at the run's own (n0, ka0, kb0); both take the arch-sampling
+covariance of every pair of seed rows (of a and b) and split it per method: w = its mean
+variance, c = its mean covariance between two seeds of the method, B/n0 = max(0, w - c), and the
+shared A/n0 = max(0, ca + cb - 2 cab) (single method: c); with one seed B = 0 and c = w.
+  - estimate_components: the covariance of the arch-bootstrap replicates correlate already
+    computes (every seed of both methods on the same resamples). Every arch term falls as 1/n.
+    Used for Spearman, Pearson, top-k, and for tau on more than 2,000 archs.
+  - pairwise_components, for Kendall tau and tau within conv count (the statistics the verdicts
+    read) on up to 2,000 archs: the U-statistic (Hoeffding) decomposition of the pairwise kernel,
+    without resampling. At a few dozen archs the bootstrap overstates the variance of these
+    (repeated archs are ties and drop out; 1.4x at 60 archs in 7 strata) and their variance falls
+    faster than 1/n (24 -> 96 archs: 5.7x, not 4x), so a 1/n projection from the bootstrap
+    would overstate what a larger run needs. The U-statistic variance has a 1/n part and a
+    pair-level part falling as 1/(n (n - 1)); the *_pair columns hold the latter (0 from the
+    bootstrap estimator).
+The seed variance: S = max(0, sample variance of the seeds' point values - B(n0)) (the seeds'
+spread holds u and f, not e). With one seed S = 0: all of the seed's variance is attributed to
+the architectures, so the projection says more seeds do not help (optimistic about seeds: read
+projections from runs with at least two seeds). With two or three seeds S is a noisy estimate,
+and the floor at 0 biases it upward where it is small next to B(n0) (at 3 seeds and S = B(n0),
+by about a quarter): conservative, more seeds look necessary than are.
+
+Checked (tests/test_power.py) on synthetic scores with known variance (truth, arch-level method
+effect, per-seed supernet effect, per-seed arch noise): components estimated at 40 archs x 3 seeds
+through correlate project the half-width at 160 archs x 6 seeds within ~10% of simulation.
 
 Projection to n archs, ka and kb seeds (`VarianceComponents.variance`):
 
-    V = (n0/n) (A/n0 + Ba/(n0 ka) + Bb/(n0 kb)) + Sa/ka + Sb/kb
+    V = (n0/n) (arch terms at n0 - their pair parts) + n0 (n0 - 1) / (n (n - 1)) (pair parts)
+        + Sa/ka + Sb/kb,    arch terms at n0 = A/n0 + Ba/(n0 ka) + Bb/(n0 kb),
 
 and the projected CI is the normal one, D +- z sqrt(V), at the observed D (the effect is assumed
 to stay what it is). `deciding_run` searches architectures n0 x 1, 2, 4, ... (up to a cap, the cap
