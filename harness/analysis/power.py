@@ -134,11 +134,30 @@ def z_value(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
+def _products(rows: np.ndarray) -> np.ndarray:
+    """(m x m) sums over columns of the products of every two rows, by numpy's own reduction, not
+    a BLAS product (whose float sums may depend on the BLAS's threads): the same bytes every run."""
+    return np.array([[float((rows[u] * rows[v]).sum()) for v in range(rows.shape[0])] for u in range(rows.shape[0])])
+
+
+def _snap(cov: np.ndarray) -> np.ndarray:
+    """The covariances rounded to 1e-9 of the largest variance (a power-of-two scale, so that
+    the grid itself does not move). The seed-specific part w - c can be a small difference of
+    two large numbers, which would carry the last-bit noise of its inputs (BLAS threads change
+    the last bits of scipy's Pearson r at 15,625 archs) into the 10 digits correlate writes."""
+    top = float(np.max(np.abs(np.diag(cov)))) if cov.size else 0.0
+    if not np.isfinite(top) or top == 0.0:
+        return cov
+    scale = 2.0 ** np.floor(np.log2(top))
+    return np.round(cov / scale, 9) * scale
+
+
 def _split(cov: np.ndarray, a: slice, b: slice | None) -> tuple[float, float, float]:
     """(shared, seed-specific of a, of b) of a covariance matrix over seed rows (the arch-sampling
     covariances of every pair of seeds): per method, the mean variance w and mean covariance c of
     two of its seeds give seed-specific w - c; shared is c (single method) or ca + cb - 2 cab (the
     variance of the difference's shared part). With one seed c = w: all of it is shared."""
+    cov = _snap(cov)
 
     def method(rows: slice) -> tuple[float, float]:
         block = cov[rows, rows]
@@ -177,7 +196,8 @@ def estimate_components(replicates: np.ndarray, points: np.ndarray, replicates_o
     keep = ~np.isnan(rows).any(axis=0)
     if keep.sum() < 2 or np.isnan(pa).any() or np.isnan(pb).any():
         return VarianceComponents(n, ka, kb, *[math.nan] * len(_VARIANCES))
-    cov = np.atleast_2d(np.cov(rows[:, keep]))
+    centred = rows[:, keep] - rows[:, keep].mean(axis=1, keepdims=True)
+    cov = _products(centred) / (centred.shape[1] - 1)
     shared, seed_a, seed_b = _split(cov, slice(0, ka), None if b is None else slice(ka, ka + kb))
     return VarianceComponents(n, ka, kb, shared, seed_a, seed_b, _seed_variances(pa, seed_a),
                               _seed_variances(pb, seed_b) if b is not None else 0.0)
@@ -247,10 +267,9 @@ def pairwise_components(scores: np.ndarray, truth: np.ndarray, strata: np.ndarra
         h, gx, gy = kernels(rows)
         k = (h - weight_x[:, None, None] * gx - weight_y[:, None, None] * gy[None]) * scale[:, None, None]
         row_sums[:, rows] = k.sum(axis=2)
-        flat = k.reshape(m, -1)
-        squares += flat @ flat.T / 2  # every unordered pair is in two rows of the full matrix
+        squares += _products(k.reshape(m, -1)) / 2  # every unordered pair is in two rows of the full matrix
     totals = row_sums.sum(axis=1) / 2
-    shared_arch = row_sums @ row_sums.T
+    shared_arch = _products(row_sums)
     t2 = squares / pairs
     t3 = (shared_arch - 2 * squares) / (n * (n - 1) * (n - 2))
     t4 = (np.outer(totals, totals) + squares - shared_arch) / (n * (n - 1) * (n - 2) * (n - 3) / 4)
