@@ -189,6 +189,10 @@ def test_an_effect_far_from_the_boundary_gets_the_cheapest_deciding_run():
             for kb in range(2, 51):
                 if COSTS.cost(n, ka, kb) < run.cost:
                     assert COMPONENTS.half_width(n, ka, kb) >= value + 0.05
+    unpriced = deciding_run(value, COMPONENTS, -0.05, CostModel("CPU-s"), max_archs=15625, max_seeds=50)
+    assert unpriced.decided and unpriced.cost == 0  # all free: the smallest deciding run, not the largest
+    assert not any(COMPONENTS.half_width(n, ka, kb) < value + 0.05 for n in arch_grid(24, unpriced.n)[:-1]
+                   for ka in range(3, 51) for kb in range(2, 51))
     already = deciding_run(-0.05 + 1.1 * current, COMPONENTS, -0.05, COSTS, max_archs=15625)
     assert already.decided and (already.n, already.seeds, already.seeds_other) == (24, 3, 2)
     assert already.added_cost == 0.0

@@ -293,7 +293,6 @@ class Replicates:
             self.point_cache[key] = np.array(values, dtype=float)
         return self.point_cache[key]
 
-
     def components(self, method: str, checkpoint: int, archs: np.ndarray, metric: str,
                    other: tuple[str, int] | None = None) -> "VarianceComponents":
         """The variance components (harness.analysis.power) of the method's seed-mean `metric` on

@@ -78,7 +78,8 @@ def _kendall_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 # Largest sample whose resampled tau comes from resample weights and n x n pair tables
-# (_weighted_kendall_replicates: 3 tables of n^2 float64, 100 MB at this size).
+# (_weighted_kendall_replicates: a few float32 tables of n^2, 17 MB each at this size; every sum
+# in them is an integer below 2^24, exact in float32).
 WEIGHTED_MAX_ARCHS = 2048
 
 
@@ -89,9 +90,9 @@ def resample_weights(indices: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(float)
 
 
-def _sign_table(values: np.ndarray) -> np.ndarray:
-    """sign(v_i - v_j) for all i, j (n x n)."""
-    return np.sign(values[:, None] - values[None, :])
+def sign_table(values: np.ndarray) -> np.ndarray:
+    """sign(v_i - v_j) for all i, j (n x n, float32: -1, 0, 1)."""
+    return np.sign(values[:, None] - values[None, :]).astype(np.float32)
 
 
 def weighted_tau(concordance: np.ndarray, untied_x: np.ndarray, untied_y: np.ndarray,
@@ -99,10 +100,13 @@ def weighted_tau(concordance: np.ndarray, untied_x: np.ndarray, untied_y: np.nda
     """Kendall tau-b of every resample from n x n pair tables (sign products, x's and y's untied
     indicators, 0 on pairs not counted) and resample weights w: a resample's pairs of copies sum
     to w' T w / 2 over a table T (a copy paired with a copy of itself is a tie in both: the
-    tables' diagonals are 0). The sums are integers, exact in float64, so the value is the
-    same number as _kendall_rows on the resampled arrays gives; NaN where undefined."""
+    tables' diagonals are 0). The sums are integers, exact (w T below 2^24 for n <=
+    WEIGHTED_MAX_ARCHS, in float32; the rest in float64) whatever the order of summation, so the
+    value is the same number as _kendall_rows on the resampled arrays gives; NaN where undefined."""
+    compact = weights.astype(np.float32)
+
     def pair_sum(table: np.ndarray) -> np.ndarray:
-        return ((weights @ table) * weights).sum(axis=1) / 2
+        return ((compact @ table).astype(float) * weights).sum(axis=1) / 2
 
     s, ux, uy = pair_sum(concordance), pair_sum(untied_x), pair_sum(untied_y)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -113,7 +117,7 @@ def _weighted_kendall_replicates(x: np.ndarray, y: np.ndarray, indices: np.ndarr
     """Kendall tau-b of every resample, equal to _rowwise(_kendall_rows, x[indices], y[indices])
     (x, y without NaN) in O(resamples n^2) multiply-adds instead of sign comparisons of every pair of
     every resample."""
-    sx, sy = _sign_table(x), _sign_table(y)
+    sx, sy = sign_table(x), sign_table(y)
     return weighted_tau(sx * sy, sx * sx, sy * sy, resample_weights(indices, x.size))
 
 

@@ -350,7 +350,8 @@ def deciding_run(value: float, components: VarianceComponents, boundary: float, 
                  max_archs: int, max_seeds: int = 50, confidence: float = 0.95) -> DecidingRun:
     """The cheapest run (archs on arch_grid up to max_archs, seeds from the run's own up to
     max_seeds for each method) whose projected CI, value +- z sqrt(V), excludes `boundary`; ties
-    go to the narrower CI, then the fewer archs and seeds. The current run is a candidate (cost
+    (a cost model that does not price some part) go to the fewer archs, then seeds. The current
+    run is a candidate (cost
     added 0). When none decides, `reason` says whether the effect sits at the boundary (no
     sample size decides it) or the caps are too small (with the half-width at the caps)."""
     c = components
@@ -377,7 +378,7 @@ def deciding_run(value: float, components: VarianceComponents, boundary: float, 
             f"({int(widest[0])} archs, {_seeds_text(int(widest[1]), int(widest[2]), c.seeds_other)}) is "
             f"{float(half.min()):.3g}"), current, unit=cost.unit)
     costs = np.asarray(cost.cost(n, ka, kb), dtype=float)
-    order = np.lexsort((kb[deciding], ka[deciding], n[deciding], half[deciding], costs[deciding]))
+    order = np.lexsort((half[deciding], kb[deciding], ka[deciding], n[deciding], costs[deciding]))
     pick = order[0]
     best = (n[deciding][pick], ka[deciding][pick], kb[deciding][pick])
     total = float(costs[deciding][pick])

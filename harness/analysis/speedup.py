@@ -58,7 +58,8 @@ class SeedTimes:
     def __post_init__(self) -> None:
         units, seconds = np.asarray(self.units, dtype=float), np.asarray(self.seconds, dtype=float)
         if units.ndim != 1 or units.shape != seconds.shape or units.size == 0:
-            raise HarnessError(f"timed pieces need equal, non-empty units and seconds, got {units.shape} and {seconds.shape}")
+            raise HarnessError(f"timed pieces need equal, non-empty units and seconds, got {units.shape} and "
+                               f"{seconds.shape}")
         if not (np.isfinite(seconds).all() and (units > 0).all()):
             raise HarnessError("timed pieces need finite seconds and positive units")
         object.__setattr__(self, "units", units)

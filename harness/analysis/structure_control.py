@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from harness.analysis.metrics import PAIRWISE_BLOCK, WEIGHTED_MAX_ARCHS, resample_weights, weighted_tau
+from harness.analysis.metrics import PAIRWISE_BLOCK, WEIGHTED_MAX_ARCHS, resample_weights, sign_table, weighted_tau
 
 METRIC_NAME = "kendall_tau_within_conv_count"
 
@@ -121,12 +121,12 @@ def within_strata_replicates(scores: np.ndarray, truth: np.ndarray, strata: np.n
     if 2 <= n <= WEIGHTED_MAX_ARCHS and not (np.isnan(x).any() or np.isnan(y).any() or np.isnan(s).any()):
         # the definition's sums from pair tables and resample weights (metrics.weighted_tau): the
         # same integers as over the resampled pairs, so the same values, at a fraction of the cost
-        same = (s[:, None] == s[None, :]).astype(float)
-        sy = np.sign(y[:, None] - y[None, :]) * same
+        same = (s[:, None] == s[None, :]).astype(np.float32)
+        sy = sign_table(y) * same
         weights = resample_weights(indices, n)
         out = np.empty((x.shape[0], indices.shape[0]))
         for row, values in enumerate(x):
-            sx = np.sign(values[:, None] - values[None, :]) * same
+            sx = sign_table(values) * same
             out[row] = weighted_tau(sx * sy, sx * sx, sy * sy, weights)
         return out
     if n * (n - 1) // 2 <= PAIRWISE_BLOCK:
