@@ -116,6 +116,11 @@ class VarianceComponents:
         return {name: float(getattr(self, name)) for name in COMPONENT_COLUMNS}
 
     @property
+    def seed_only(self) -> bool:
+        """A statistic whose only unit is the seed (seed_only_components): no arch terms."""
+        return self.n == 1 and not any(getattr(self, name) for name in _VARIANCES if name.startswith("var_arch"))
+
+    @property
     def defined(self) -> bool:
         return all(math.isfinite(getattr(self, name)) for name in _VARIANCES)
 
@@ -375,7 +380,7 @@ def deciding_run(value: float, components: VarianceComponents, boundary: float, 
         return DecidingRun(False, (
             f"no run within reach decides it: the observed effect {value:.4g} is {distance:.3g} from the "
             f"boundary {boundary:.4g}, but the projected CI half-width at the largest run within the caps "
-            f"({int(widest[0])} archs, {_seeds_text(int(widest[1]), int(widest[2]), c.seeds_other)}) is "
+            f"({_run_text(c, *widest)}) is "
             f"{float(half.min()):.3g}"), current, unit=cost.unit)
     costs = np.asarray(cost.cost(n, ka, kb), dtype=float)
     order = np.lexsort((half[deciding], kb[deciding], ka[deciding], n[deciding], costs[deciding]))
@@ -384,11 +389,13 @@ def deciding_run(value: float, components: VarianceComponents, boundary: float, 
     total = float(costs[deciding][pick])
     added = total - float(cost.cost(c.n, c.seeds, c.seeds_other))
     return DecidingRun(True, (
-        f"{int(best[0])} archs, {_seeds_text(int(best[1]), int(best[2]), c.seeds_other)}: projected CI "
+        f"{_run_text(c, *best)}: projected CI "
         f"half-width {float(half[deciding][pick]):.3g} < {distance:.3g} (the effect's distance from "
         f"{boundary:.4g})"), current, int(best[0]), int(best[1]), int(best[2]) if c.seeds_other else None,
         float(half[deciding][pick]), total, added, cost.unit)
 
 
-def _seeds_text(seeds: int, seeds_other: int, has_other: int) -> str:
-    return f"{seeds} seeds" + (f" vs {seeds_other}" if has_other else "")
+def _run_text(c: VarianceComponents, n: float, seeds: float, seeds_other: float) -> str:
+    """"96 archs, 4 seeds vs 3" (no archs for a seed-only statistic, no "vs" for a single method)."""
+    text = f"{int(seeds)} seeds" + (f" vs {int(seeds_other)}" if c.seeds_other else "")
+    return text if c.seed_only else f"{int(n)} archs, {text}"
