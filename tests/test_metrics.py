@@ -135,6 +135,31 @@ def test_vectorised_bootstrap_equals_one_call_per_resample(metric):
     assert bootstrap_ci(metric, scores, truth, n_boot=300, confidence=0.9, seed=1) == pytest.approx(looped)
 
 
+@pytest.mark.parametrize("n, ties", [(2, 0), (9, 4), (40, 0), (40, 25)])
+def test_weighted_kendall_replicates_equal_the_resampled_pairs_exactly(n, ties):
+    """Resample weights and n x n pair tables give bit for bit the tau-b of the resampled arrays
+    (integer sums), ties, repeated archs and constant resamples (NaN) included."""
+    rng = np.random.default_rng(n + ties)
+    x = rng.integers(0, n - ties if ties else 10 * n, size=n).astype(float)
+    y = rng.normal(size=n).round(1 if ties else 6)
+    indices = metrics.draw_resamples(n, 300, seed=3).archs
+    indices[0] = 0  # one arch drawn n times: undefined
+    expected = metrics._rowwise(metrics._kendall_rows, x[indices], y[indices])
+    np.testing.assert_array_equal(metrics._replicates(kendall_tau, x, y, indices), expected)
+    assert np.isnan(expected[0])
+
+
+def test_resampled_ranks_are_scipys_ranks_and_spearman_is_unchanged():
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 6, 30).astype(float)
+    y = rng.normal(size=30).round(1)
+    indices = metrics.draw_resamples(30, 200, seed=1).archs
+    indices[0] = 3  # constant: undefined
+    np.testing.assert_array_equal(metrics.resampled_ranks(x, indices), stats.rankdata(x[indices], axis=-1))
+    np.testing.assert_array_equal(metrics._replicates(spearman_rho, x, y, indices),
+                                  metrics._rowwise(metrics._spearman_rows, x[indices], y[indices]))
+
+
 def test_spearman_matches_scipy_with_ties():
     scores, truth = [3, 1, 1, 2, 5, 5, 4], [1, 2, 2, 3, 7, 6, 5]
     assert spearman_rho(scores, truth) == pytest.approx(stats.spearmanr(scores, truth).statistic)
@@ -189,6 +214,21 @@ def test_bootstrap_topk_counts_distinct_archs():
     assert new.min() == 0.8 and set(np.unique(new)) == {0.8, 1.0}
     low, _ = bootstrap_ci(functools.partial(topk_precision, k=k), scores, truth, n_boot=500, confidence=0.95, seed=0)
     assert low == 0.8
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_vectorised_distinct_topk_equals_one_call_per_resample(k):
+    """All resamples at once give what topk_precision gives on each resample's distinct archs (in
+    arch order), ties, constant subsets and too few distinct archs included."""
+    rng = np.random.default_rng(k)
+    x = rng.integers(0, 4, size=12).astype(float)
+    y = rng.integers(0, 5, size=12).astype(float)
+    y[:3] = 7.0
+    indices = rng.integers(0, 12, size=(400, 12))
+    indices[0] = 0  # one distinct arch
+    indices[1, :] = [0, 1, 2] * 4  # three archs of equal truth: constant
+    expected = np.array([topk_precision(x[np.unique(i)], y[np.unique(i)], k) for i in indices])
+    np.testing.assert_array_equal(metrics._distinct_topk_replicates(x, y, indices, k), expected)
 
 
 def test_bootstrap_topk_is_nan_when_fewer_than_k_distinct_archs():

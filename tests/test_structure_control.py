@@ -50,19 +50,46 @@ def test_scores_that_order_each_stratum_score_high_within_strata() -> None:
 
 
 def test_vectorised_bootstrap_equals_one_scipy_call_per_stratum(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pairwise fast path (small samples) gives the same CI as the per-stratum scipy route,
-    ties and repeated resampled architectures included."""
+    """The weighted path (pair tables and resample weights), the pairwise path (all pairs of every
+    resample) and the large-sample route (one scipy call per resample) give the same replicates
+    and CI, ties and repeated resampled architectures included; the first two bit for bit (the
+    same integer sums)."""
     from harness.analysis import structure_control
+    from harness.analysis.metrics import draw_resamples
 
     rng = np.random.default_rng(3)
     count = rng.integers(0, 4, 24).astype(float)
     truth = count + rng.normal(0, 1, 24)
-    scores = np.round(truth + rng.normal(0, 1, 24))  # ties within strata
-    fast = within_strata_ci(scores, truth, count, n_boot=300, confidence=0.9, seed=5)
-    monkeypatch.setattr(structure_control, "PAIRWISE_BLOCK", 0)  # forces the scipy route
-    slow = within_strata_ci(scores, truth, count, n_boot=300, confidence=0.9, seed=5)
+    scores = np.round(truth + rng.normal(0, 1, (2, 24)))  # ties within strata; two seeds
+    indices = draw_resamples(24, 300, seed=5).archs
+    weighted = structure_control.within_strata_replicates(scores, truth, count, indices)
+    fast = within_strata_ci(scores[0], truth, count, n_boot=300, confidence=0.9, seed=5)
+    monkeypatch.setattr(structure_control, "WEIGHTED_MAX_ARCHS", 0)  # forces the pairwise path
+    pairwise = structure_control.within_strata_replicates(scores, truth, count, indices)
+    np.testing.assert_array_equal(weighted, pairwise)
+    monkeypatch.setattr(structure_control, "PAIRWISE_BLOCK", 0)  # forces the large-sample route
+    slow = within_strata_ci(scores[0], truth, count, n_boot=300, confidence=0.9, seed=5)
+    np.testing.assert_allclose(structure_control.within_strata_replicates(scores, truth, count, indices), weighted,
+                               rtol=0, atol=1e-12)
     assert fast == pytest.approx(slow, abs=1e-12)
     assert fast[1] < fast[0] < fast[2]
+
+
+def test_one_scipy_call_per_resample_equals_one_per_stratum() -> None:
+    """The large-sample route's cross-stratum keys give kendall_tau_within_strata of every
+    resample: ties in both inputs, repeated archs, strata of one arch, and undefined resamples."""
+    from harness.analysis.structure_control import _one_call_replicates
+
+    rng = np.random.default_rng(4)
+    count = rng.integers(0, 5, 60).astype(float)
+    count[0] = 9.0  # a stratum of one
+    truth = np.round(count + rng.normal(0, 1, 60), 1)
+    scores = np.round(truth + rng.normal(0, 1, 60))
+    indices = rng.integers(0, 60, size=(200, 60))
+    indices[0] = 0  # one arch: no within-stratum pair
+    expected = np.array([kendall_tau_within_strata(scores[i], truth[i], count[i]) for i in indices])
+    np.testing.assert_allclose(_one_call_replicates(scores, truth, count, indices), expected, rtol=1e-14, atol=0)
+    assert np.isnan(expected[0])
 
 
 def test_undefined_cases_are_nan() -> None:

@@ -6,15 +6,28 @@ Rows of the output (one tidy table, CORRELATION_COLUMNS):
     ground truth): the mean over the method's seeds of each metric, with a two-level bootstrap
     CI (seeds, then architectures; `seeds` and `ci_sources` say what it covers). Written for
     every method, also one with a single seed, so a reader can always take the seed -1 rows;
+    The metrics: Kendall tau, Spearman rho, Pearson r, top-k precision and, where the space's
+    conv-op counts are known (structure_control.conv_counts), `kendall_tau_within_conv_count`;
   - per method at its final checkpoint, seed -1: metric `kendall_tau_diff_vs_<other>`, the
     difference of its seed-mean tau and <other>'s, with a paired CI (the same architecture
     resamples for both), against its baseline (relation "baseline") and against the best
     cheap answer (relation BEST_CHEAP: the trivial or zero-cost method with the highest
-    seed-mean tau at the point estimate, on this ground truth);
+    seed-mean tau at the point estimate, on this ground truth); against the baseline also
+    `kendall_tau_within_conv_count_diff_vs_<other>` (split_diff_metric reads these names);
   - method RETRAINING_RELIABILITY: one retraining seed against another (how reproducible the
     ground truth is; not a ceiling);
   - method PERFECT_SCORER: the expected tau of a perfect scorer against this ground truth
     (harness.analysis.ceiling), for ground truths with repeated retrainings.
+
+Every seed-mean and paired-difference row also carries the variance components of its statistic
+(harness.analysis.power: var_arch, var_arch_seed, var_arch_seed_other, var_seed, var_seed_other,
+seeds_other and the *_pair parts; NaN on the other rows), from which power.deciding_run projects
+the CI at more architectures and seeds. Seed-mean rows have no other method: seeds_other 0.
+
+Cost: every metric's replicates are computed once per (method, checkpoint, archs) and shared by
+the per-seed, seed-mean and difference rows; tau and tau within conv count on up to
+metrics.WEIGHTED_MAX_ARCHS archs come from pair tables and resample weights (bit for bit the
+values over the resampled pairs), top-k from one presence mask for all resamples.
 """
 
 from __future__ import annotations
@@ -23,7 +36,7 @@ import argparse
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,9 +45,16 @@ from harness import paths
 from harness.errors import HarnessError
 from harness.io import read_json, write_csv
 
+if TYPE_CHECKING:
+    from harness.analysis.power import VarianceComponents
+
 CORRELATION_COLUMNS = [
     "space", "method", "seed", "checkpoint", "epoch", "ground_truth",
     "n", "metric", "value", "ci_low", "ci_high", "seeds", "ci_sources", "relation",
+    # variance components (harness.analysis.power.COMPONENT_COLUMNS) of the seed-mean and
+    # paired-difference rows, NaN on the others
+    "var_arch", "var_arch_seed", "var_arch_seed_other", "var_seed", "var_seed_other", "seeds_other",
+    "var_arch_pair", "var_arch_seed_pair", "var_arch_seed_other_pair",
 ]  # fmt: skip
 SCORES_COLUMNS = ["checkpoint", "epoch", "arch_id", "arch_str", "score"]
 GROUNDTRUTH_COLUMNS = ["arch_id", "seed", "test_acc"]
@@ -44,7 +64,12 @@ PERFECT_SCORER = "perfect-scorer"
 CHEAP_KINDS = ("trivial", "zero-cost")
 BASELINE = "baseline"
 BEST_CHEAP = "best cheap answer (highest point tau)"
-DIFF_PREFIX = "kendall_tau_diff_vs_"
+DIFF_INFIX = "_diff_vs_"  # a paired-difference row's metric: <metric>_diff_vs_<other> (split_diff_metric)
+DIFF_PREFIX = "kendall_tau" + DIFF_INFIX
+WITHIN = "kendall_tau_within_conv_count"  # structure_control.METRIC_NAME (not imported: scipy at start-up)
+# Largest sample whose tau components come from the U-statistic decomposition (O(n^2) per seed pair);
+# above it the bootstrap's (the pair-level term they leave out is ~2% of the variance there)
+PAIRWISE_COMPONENTS_MAX_ARCHS = 2000
 
 
 def parse_path(pattern: str, path: str | Path) -> dict[str, str] | None:
@@ -112,13 +137,13 @@ def per_seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, 
     from harness.analysis.metrics import bootstrap_ci, metrics_with_topk, percentile_ci
 
     rows = []
-    common = common_checkpoints(runs)
+    common = {checkpoint: replicates.matrix(method, checkpoint)[1] for checkpoint in common_checkpoints(runs)}
     for index, (seed, scores) in enumerate(runs.items()):
         for checkpoint, group in scores.groupby("checkpoint", sort=True):
             group = group.sort_values("arch_id")
             archs = group["arch_id"].to_numpy()
             x, y = group["score"].to_numpy(dtype=float), truth.loc[archs].to_numpy()
-            shared = checkpoint in common and np.array_equal(archs, score_matrix(runs, checkpoint)[1])
+            shared = checkpoint in common and np.array_equal(archs, common[checkpoint])
             for name, metric in metrics_with_topk(args.topk).items():
                 if shared:
                     low, high = percentile_ci(replicates(method, int(checkpoint), archs, name)[index], args.confidence)
@@ -128,7 +153,13 @@ def per_seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, 
                              "epoch": float(group["epoch"].iloc[0]), "n": int(archs.size), "metric": name,
                              "value": metric(x, y), "ci_low": low, "ci_high": high, "seeds": 1,
                              "ci_sources": "architectures"})
-            for row in structure_rows(group, y, args):  # issue 13: tau within strata of equal conv count
+            # issue 13: tau within strata of equal conv count
+            if shared and replicates.strata is not None:
+                within = [within_row(x, y, replicates.strata_of(archs),
+                                     replicates(method, int(checkpoint), archs, WITHIN)[index], args)]
+            else:
+                within = structure_rows(group, y, args)
+            for row in within:
                 rows.append({"method": method, "seed": seed, "checkpoint": int(checkpoint),
                              "epoch": float(group["epoch"].iloc[0]), **row, "seeds": 1,
                              "ci_sources": "architectures"})
@@ -152,6 +183,17 @@ def structure_rows(group: pd.DataFrame, truth: np.ndarray, args: argparse.Namesp
                                   n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed)
 
 
+def within_row(x: np.ndarray, y: np.ndarray, strata: np.ndarray, replicates: np.ndarray,
+               args: argparse.Namespace) -> dict[str, Any]:
+    """structure_rows' row from replicates already computed (the same resamples, the same values)."""
+    from harness.analysis.metrics import percentile_ci
+    from harness.analysis.structure_control import kendall_tau_within_strata
+
+    low, high = percentile_ci(replicates, args.confidence)
+    return {"metric": WITHIN, "value": kendall_tau_within_strata(x, y, strata), "ci_low": low, "ci_high": high,
+            "n": int(x.size)}
+
+
 # ---------------------------------------------------------------------------- over seeds
 
 
@@ -170,45 +212,132 @@ def common_checkpoints(runs: dict[int, pd.DataFrame]) -> list[int]:
     return sorted(set.intersection(*sets))
 
 
+def conv_count_strata(runs: dict[str, dict[int, pd.DataFrame]], space: str) -> pd.Series | None:
+    """Conv-op count per arch_id of every scored architecture (structure_control.conv_counts of
+    its arch_str); None for a space whose strings it cannot read."""
+    from harness.analysis.structure_control import conv_counts
+
+    frames = [frame[["arch_id", "arch_str"]] for by_seed in runs.values() for frame in by_seed.values()]
+    if not frames:
+        return None
+    strings = pd.concat(frames).drop_duplicates("arch_id").set_index("arch_id")["arch_str"].sort_index()
+    counts = conv_counts(space, strings.to_numpy())
+    return None if counts is None else pd.Series(counts, index=strings.index)
+
+
 class Replicates:
     """Each seed's value of a metric on every architecture resample (seeds x n_boot), per
     (method, checkpoint, archs, metric), computed once: the per-seed rows, the seed rows and the
-    paired differences share them."""
+    paired differences share them. The metrics: metrics_with_topk's and, where the space's conv
+    counts are known (`strata`, by default read off the scores' arch strings), WITHIN."""
 
-    def __init__(self, runs: dict[str, dict[int, pd.DataFrame]], truth: pd.Series, args: argparse.Namespace):
+    def __init__(self, runs: dict[str, dict[int, pd.DataFrame]], truth: pd.Series, args: argparse.Namespace,
+                 strata: pd.Series | None = None):
         self.runs, self.truth, self.args = runs, truth, args
+        self.strata = strata if strata is not None else conv_count_strata(runs, args.space)
         self.cache: dict[tuple[str, int, bytes, str], np.ndarray] = {}
+        self.point_cache: dict[tuple[str, int, bytes, str], np.ndarray] = {}
+        self.tables: dict[tuple[str, int], pd.DataFrame] = {}
+
+    def matrix(self, method: str, checkpoint: int, archs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """score_matrix of the method's seeds, from a table (archs x seeds) built once per checkpoint."""
+        key = (method, checkpoint)
+        if key not in self.tables:
+            columns = [frame[frame["checkpoint"] == checkpoint].set_index("arch_id")["score"]
+                       for frame in self.runs[method].values()]
+            self.tables[key] = pd.concat(columns, axis=1, keys=range(len(columns))).sort_index()
+        table = self.tables[key]
+        if archs is None:
+            archs = table.dropna().index.to_numpy()
+        return table.loc[archs].to_numpy(dtype=float).T, archs
+
+    def metric_names(self) -> list[str]:
+        from harness.analysis.metrics import metrics_with_topk
+
+        return list(metrics_with_topk(self.args.topk)) + ([WITHIN] if self.strata is not None else [])
+
+    def strata_of(self, archs: np.ndarray) -> np.ndarray:
+        assert self.strata is not None
+        return self.strata.loc[archs].to_numpy()
 
     def __call__(self, method: str, checkpoint: int, archs: np.ndarray, metric: str) -> np.ndarray:
         from harness.analysis.metrics import arch_replicates, draw_resamples, metrics_with_topk
+        from harness.analysis.structure_control import within_strata_replicates
 
         key = (method, checkpoint, archs.tobytes(), metric)
         if key not in self.cache:
-            scores, _ = score_matrix(self.runs[method], checkpoint, archs)
+            scores, _ = self.matrix(method, checkpoint, archs)
             resamples = draw_resamples(archs.size, self.args.bootstrap, self.args.seed)
-            function = metrics_with_topk(self.args.topk)[metric]
-            self.cache[key] = arch_replicates(function, scores, self.truth.loc[archs].to_numpy(), resamples)
+            truth = self.truth.loc[archs].to_numpy()
+            if metric == WITHIN:
+                self.cache[key] = within_strata_replicates(scores, truth, self.strata_of(archs), resamples.archs)
+            else:
+                self.cache[key] = arch_replicates(metrics_with_topk(self.args.topk)[metric], scores, truth, resamples)
         return self.cache[key]
+
+    def points(self, method: str, checkpoint: int, archs: np.ndarray, metric: str) -> np.ndarray:
+        """Each seed's value of the metric on `archs` (no resampling)."""
+        from harness.analysis.metrics import metrics_with_topk
+        from harness.analysis.structure_control import kendall_tau_within_strata
+
+        key = (method, checkpoint, archs.tobytes(), metric)
+        if key not in self.point_cache:
+            scores, _ = self.matrix(method, checkpoint, archs)
+            truth = self.truth.loc[archs].to_numpy()
+            if metric == WITHIN:
+                strata = self.strata_of(archs)
+                values = [kendall_tau_within_strata(row, truth, strata) for row in scores]
+            else:
+                function = metrics_with_topk(self.args.topk)[metric]
+                values = [function(row, truth) for row in scores]
+            self.point_cache[key] = np.array(values, dtype=float)
+        return self.point_cache[key]
+
+    def components(self, method: str, checkpoint: int, archs: np.ndarray, metric: str,
+                   other: tuple[str, int] | None = None) -> "VarianceComponents":
+        """The variance components (harness.analysis.power) of the method's seed-mean `metric` on
+        `archs`, or of its difference from `other` = (method, checkpoint). Kendall tau and tau
+        within conv count on up to PAIRWISE_COMPONENTS_MAX_ARCHS archs: from the U-statistic
+        decomposition (power.pairwise_components); otherwise from the bootstrap replicates
+        (power.estimate_components)."""
+        from harness.analysis.power import estimate_components, pairwise_components
+
+        if metric in ("kendall_tau", WITHIN) and archs.size <= PAIRWISE_COMPONENTS_MAX_ARCHS:
+            scores, _ = self.matrix(method, checkpoint, archs)
+            theirs = None if other is None else self.matrix(other[0], other[1], archs)[0]
+            strata = self.strata_of(archs) if metric == WITHIN else None
+            return pairwise_components(scores, self.truth.loc[archs].to_numpy(), strata, theirs)
+        mine = (self(method, checkpoint, archs, metric), self.points(method, checkpoint, archs, metric))
+        theirs = (None, None) if other is None else (self(*other, archs, metric), self.points(*other, archs, metric))
+        return estimate_components(*mine, *theirs, n=int(archs.size))
+
+
+def defined_mean(values: np.ndarray) -> float:
+    """Mean of the defined (non-NaN) values, NaN if none is: metrics.seed_mean of per-seed values."""
+    defined = values[~np.isnan(values)]
+    return float(np.mean(defined)) if defined.size else float("nan")
 
 
 def seed_rows(method: str, runs: dict[int, pd.DataFrame], truth: pd.Series, args: argparse.Namespace,
               replicates: Replicates) -> list[dict[str, Any]]:
-    """Rows (seed ALL_SEEDS) of every metric, mean over the method's seeds, per checkpoint."""
-    from harness.analysis.metrics import (average_resampled_seeds, ci_sources, draw_resamples,
-                                          metrics_with_topk, percentile_ci, seed_mean)
+    """Rows (seed ALL_SEEDS) of every metric, mean over the method's seeds, per checkpoint, with
+    the variance components of that mean (harness.analysis.power; no terms of another method)."""
+    from harness.analysis.metrics import average_resampled_seeds, ci_sources, draw_resamples, percentile_ci
 
     rows = []
     for checkpoint in common_checkpoints(runs):
-        scores, archs = score_matrix(runs, checkpoint)
-        accuracy = truth.loc[archs].to_numpy()
+        _, archs = replicates.matrix(method, checkpoint)
         resamples = draw_resamples(archs.size, args.bootstrap, args.seed)
         epoch = float(np.mean([f.loc[f["checkpoint"] == checkpoint, "epoch"].iloc[0] for f in runs.values()]))
-        for name, metric in metrics_with_topk(args.topk).items():
+        for name in replicates.metric_names():
             per_seed = replicates(method, checkpoint, archs, name)
+            points = replicates.points(method, checkpoint, archs, name)
             low, high = percentile_ci(average_resampled_seeds(per_seed, resamples, method), args.confidence)
+            components = replicates.components(method, checkpoint, archs, name)
             rows.append({"method": method, "seed": ALL_SEEDS, "checkpoint": checkpoint, "epoch": epoch,
-                         "n": int(archs.size), "metric": name, "value": seed_mean(metric, scores, accuracy),
-                         "ci_low": low, "ci_high": high, "seeds": len(runs), "ci_sources": ci_sources(len(runs))})
+                         "n": int(archs.size), "metric": name, "value": defined_mean(points),
+                         "ci_low": low, "ci_high": high, "seeds": len(runs), "ci_sources": ci_sources(len(runs)),
+                         **components.columns()})
     return rows
 
 
@@ -225,30 +354,42 @@ def method_record(scores_path: Path, method: str) -> dict[str, Any]:
     return known.describe() if known is not None else {}
 
 
+def diff_metric(metric: str, other: str) -> str:
+    """The name of a paired-difference row: `<metric>_diff_vs_<other>`."""
+    return f"{metric}{DIFF_INFIX}{other}"
+
+
+def split_diff_metric(name: str) -> tuple[str, str] | None:
+    """(metric, other) of a paired-difference row's metric `<metric>_diff_vs_<other>` (for example
+    ("kendall_tau_within_conv_count", "spos")); None for a metric that is not a difference."""
+    metric, infix, other = name.partition(DIFF_INFIX)
+    return (metric, other) if infix and metric and other else None
+
+
 def difference_row(
     method: str, other: str, relation: str, runs: dict[str, dict[int, pd.DataFrame]], finals: dict[str, int],
-    truth: pd.Series, args: argparse.Namespace, replicates: Replicates,
+    truth: pd.Series, args: argparse.Namespace, replicates: Replicates, metric: str = "kendall_tau",
 ) -> dict[str, Any]:
-    """`method`'s seed-mean tau minus `other`'s, each at its final checkpoint, on the archs both
-    scored, with a paired CI: every replicate resamples the same archs for both methods (and
-    each method's own seeds)."""
-    from harness.analysis.metrics import average_resampled_seeds, draw_resamples, kendall_tau, percentile_ci, seed_mean
+    """`method`'s seed-mean `metric` minus `other`'s, each at its final checkpoint, on the archs
+    both scored, with a paired CI (every replicate resamples the same archs for both methods, and
+    each method's own seeds) and the difference's variance components (harness.analysis.power)."""
+    from harness.analysis.metrics import average_resampled_seeds, draw_resamples, percentile_ci
 
-    archs = np.intersect1d(score_matrix(runs[method], finals[method])[1], score_matrix(runs[other], finals[other])[1])
-    accuracy = truth.loc[archs].to_numpy()
+    archs = np.intersect1d(replicates.matrix(method, finals[method])[1], replicates.matrix(other, finals[other])[1])
     resamples = draw_resamples(archs.size, args.bootstrap, args.seed)
-    a, _ = score_matrix(runs[method], finals[method], archs)
-    b, _ = score_matrix(runs[other], finals[other], archs)
-    difference = (average_resampled_seeds(replicates(method, finals[method], archs, "kendall_tau"), resamples, method)
-                  - average_resampled_seeds(replicates(other, finals[other], archs, "kendall_tau"), resamples, other))
+    mine, theirs = replicates(method, finals[method], archs, metric), replicates(other, finals[other], archs, metric)
+    difference = average_resampled_seeds(mine, resamples, method) - average_resampled_seeds(theirs, resamples, other)
     low, high = percentile_ci(difference, args.confidence)
+    points, other_points = (replicates.points(method, finals[method], archs, metric),
+                            replicates.points(other, finals[other], archs, metric))
+    components = replicates.components(method, finals[method], archs, metric, (other, finals[other]))
     first = next(iter(runs[method].values()))
     epoch = float(first.loc[first["checkpoint"] == finals[method], "epoch"].iloc[0])
     return {"method": method, "seed": ALL_SEEDS, "checkpoint": finals[method], "epoch": epoch, "n": int(archs.size),
-            "metric": DIFF_PREFIX + other, "value": seed_mean(kendall_tau, a, accuracy) - seed_mean(kendall_tau, b, accuracy),
+            "metric": diff_metric(metric, other), "value": defined_mean(points) - defined_mean(other_points),
             "ci_low": low, "ci_high": high, "seeds": len(runs[method]),
             "ci_sources": f"architectures (paired)+seeds (n={len(runs[method])} vs {len(runs[other])})",
-            "relation": relation}
+            "relation": relation, **components.columns()}
 
 
 def best_cheap(seed_table: pd.DataFrame, records: dict[str, dict[str, Any]], finals: dict[str, int]) -> str | None:
@@ -269,7 +410,8 @@ def difference_rows(
     runs: dict[str, dict[int, pd.DataFrame]], records: dict[str, dict[str, Any]], seed_table: pd.DataFrame,
     truth: pd.Series, args: argparse.Namespace, replicates: Replicates,
 ) -> list[dict[str, Any]]:
-    """Every method against its baseline (when that ran) and against the best cheap answer."""
+    """Every method against its baseline (when that ran; tau and, where conv counts are known,
+    WITHIN) and against the best cheap answer (tau)."""
     finals = {method: max(common_checkpoints(by_seed)) for method, by_seed in runs.items() if common_checkpoints(by_seed)}
     cheap = best_cheap(seed_table, records, finals)
     rows = []
@@ -277,6 +419,8 @@ def difference_rows(
         baseline = records[method].get("baseline")
         if baseline in finals and baseline != method:
             rows.append(difference_row(method, baseline, BASELINE, runs, finals, truth, args, replicates))
+            if replicates.strata is not None:
+                rows.append(difference_row(method, baseline, BASELINE, runs, finals, truth, args, replicates, WITHIN))
         if cheap is not None and cheap != method:
             rows.append(difference_row(method, cheap, BEST_CHEAP, runs, finals, truth, args, replicates))
     return rows
@@ -289,9 +433,13 @@ def retraining_reliability_rows(retrain: pd.DataFrame, args: argparse.Namespace)
     """Seed A vs seed B accuracies over archs retrained at least twice (A, B: the arch's two
     lowest seeds): how reproducible the ground truth is. Not a ceiling (see PERFECT_SCORER).
     Empty if fewer than two archs have two seeds."""
-    by_seed = seed_accuracies(retrain)
-    pairs = [row.dropna().to_numpy()[:2] for _, row in by_seed.iterrows()]  # columns sorted by seed
-    pairs = np.array([pair for pair in pairs if pair.size == 2])
+    values = seed_accuracies(retrain).to_numpy(dtype=float)  # columns sorted by seed
+    known = ~np.isnan(values)
+    order = np.cumsum(known, axis=1)  # 1 at an arch's lowest seed, 2 at its second
+    paired = known.sum(axis=1) >= 2
+    first = np.where(known & (order == 1), values, 0.0).sum(axis=1)[paired]
+    second = np.where(known & (order == 2), values, 0.0).sum(axis=1)[paired]
+    pairs = np.stack([first, second], axis=1)
     if len(pairs) < 2:
         return []
     identity = {"method": RETRAINING_RELIABILITY, "seed": -1, "checkpoint": -1, "epoch": float("nan"),

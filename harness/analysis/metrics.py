@@ -77,6 +77,64 @@ def _kendall_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
+# Largest sample whose resampled tau comes from resample weights and n x n pair tables
+# (_weighted_kendall_replicates: a few float32 tables of n^2, 17 MB each at this size; every sum
+# in them is an integer below 2^24, exact in float32).
+WEIGHTED_MAX_ARCHS = 2048
+
+
+def resample_weights(indices: np.ndarray, n: int) -> np.ndarray:
+    """(resamples x n) how often each architecture is drawn in each resample (row of `indices`)."""
+    rows = indices.shape[0]
+    flat = (np.arange(rows)[:, None] * n + indices).ravel()
+    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(float)
+
+
+def sign_table(values: np.ndarray) -> np.ndarray:
+    """sign(v_i - v_j) for all i, j (n x n, float32: -1, 0, 1)."""
+    return np.sign(values[:, None] - values[None, :]).astype(np.float32)
+
+
+def weighted_tau(concordance: np.ndarray, untied_x: np.ndarray, untied_y: np.ndarray,
+                 weights: np.ndarray) -> np.ndarray:
+    """Kendall tau-b of every resample from n x n pair tables (sign products, x's and y's untied
+    indicators, 0 on pairs not counted) and resample weights w: a resample's pairs of copies sum
+    to w' T w / 2 over a table T (a copy paired with a copy of itself is a tie in both: the
+    tables' diagonals are 0). The sums are integers, exact (w T below 2^24 for n <=
+    WEIGHTED_MAX_ARCHS, in float32; the rest in float64) whatever the order of summation, so the
+    value is the same number as _kendall_rows on the resampled arrays gives; NaN where undefined."""
+    compact = weights.astype(np.float32)
+
+    def pair_sum(table: np.ndarray) -> np.ndarray:
+        return ((compact @ table).astype(float) * weights).sum(axis=1) / 2
+
+    s, ux, uy = pair_sum(concordance), pair_sum(untied_x), pair_sum(untied_y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((ux > 0) & (uy > 0), s / np.sqrt(ux * uy), np.nan)
+
+
+def _weighted_kendall_replicates(x: np.ndarray, y: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Kendall tau-b of every resample, equal to _rowwise(_kendall_rows, x[indices], y[indices])
+    (x, y without NaN) in O(resamples n^2) multiply-adds instead of sign comparisons of every pair of
+    every resample."""
+    sx, sy = sign_table(x), sign_table(y)
+    return weighted_tau(sx * sy, sx * sx, sy * sy, resample_weights(indices, x.size))
+
+
+def resampled_ranks(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """scipy.stats.rankdata(values[indices], axis=-1) (average ranks, 1-based) without sorting each
+    resample: a copy's rank is the count of the resample's values below its value plus (the count
+    of its value + 1) / 2, counted per distinct value of the original sample. The same numbers
+    (integers and halves), so Spearman's rho of the resamples is unchanged, bit for bit."""
+    groups, inverse = np.unique(values, return_inverse=True)
+    members = inverse[indices]
+    rows = indices.shape[0]
+    totals = np.bincount((np.arange(rows)[:, None] * groups.size + members).ravel(),
+                         minlength=rows * groups.size).reshape(rows, groups.size).astype(float)
+    below = np.cumsum(totals, axis=1) - totals
+    return np.take_along_axis(below + (totals + 1) / 2, members, axis=1)
+
+
 def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     # Spearman's rho is Pearson's r of the (average) ranks, as in scipy.stats.spearmanr, whose
     # own 2-D mode computes a full correlation matrix instead of row pairs.
@@ -182,6 +240,11 @@ def percentile_ci(replicates: np.ndarray, confidence: float) -> tuple[float, flo
 def _replicates(metric: Metric, x: np.ndarray, y: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """`metric` of every resample (row of `indices` into x, y); vectorised for METRICS, top-k on
     the distinct architectures of each resample, a loop for any other metric."""
+    if (metric is kendall_tau and 2 <= x.size <= WEIGHTED_MAX_ARCHS and indices.shape[0]
+            and not (np.isnan(x).any() or np.isnan(y).any())):
+        return _weighted_kendall_replicates(x, y, indices)
+    if metric is spearman_rho and indices.shape[0] and not (np.isnan(x).any() or np.isnan(y).any()):
+        return _rowwise(_pearson_rows, resampled_ranks(x, indices), resampled_ranks(y, indices))
     statistic = _ROWWISE.get(metric)
     if statistic is not None:
         return _rowwise(statistic, x[indices], y[indices])
@@ -196,13 +259,37 @@ def _distinct_topk_replicates(x: np.ndarray, y: np.ndarray, indices: np.ndarray,
     A resample repeats some architectures: counted once per copy, a repeated arch fills several
     of the k places at once, so one arch that the score misplaces costs several hits and the
     replicates fall below any value the metric takes on a set of distinct archs (biased down).
-    Each resample is therefore reduced to its distinct archs (np.unique keeps the original
-    order, so ties break as in topk_precision); NaN where fewer than k distinct archs remain."""
-    out = np.empty(indices.shape[0])
-    for row, resample in enumerate(indices):
-        distinct = np.unique(resample)
-        out[row] = _topk_rows(x[distinct][None], y[distinct][None], k)[0]
-    return out
+    Each resample is therefore reduced to its distinct archs, in arch order (so ties break as in
+    topk_precision on them, first wins); NaN where fewer than k distinct archs remain.
+
+    All resamples at once: a resample's distinct archs are a row of the (resamples x archs)
+    presence mask; its top k by score are the first k present archs in the order of a stable
+    sort of all archs by score (a stable sort restricted to a subset is the subset's stable
+    sort), likewise by truth."""
+    n = x.size
+    present = np.zeros((indices.shape[0], n), dtype=bool)
+    present[np.arange(indices.shape[0])[:, None], indices] = True
+    distinct = present.sum(axis=1)
+
+    def top(values: np.ndarray) -> np.ndarray:
+        order = np.argsort(-values, kind="stable")
+        ordered = present[:, order]
+        chosen = ordered & (np.cumsum(ordered, axis=1) <= k)
+        out = np.zeros_like(present)
+        out[:, order] = chosen
+        return out
+
+    shared = (top(x) & top(y)).sum(axis=1)
+    undefined = (distinct < max(k, 2)) | _undefined_subsets(x, present) | _undefined_subsets(y, present)
+    return np.where(undefined, np.nan, shared / k)
+
+
+def _undefined_subsets(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Per row of the presence mask: True where the present values hold a NaN or are all equal."""
+    nan = (present & np.isnan(values)).any(axis=1)
+    high = np.where(present, values, -np.inf).max(axis=1)
+    low = np.where(present, values, np.inf).min(axis=1)
+    return nan | (high == low)
 
 
 @dataclass(frozen=True)

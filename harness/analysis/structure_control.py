@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from harness.analysis.metrics import PAIRWISE_BLOCK
+from harness.analysis.metrics import PAIRWISE_BLOCK, WEIGHTED_MAX_ARCHS, resample_weights, sign_table, weighted_tau
 
 METRIC_NAME = "kendall_tau_within_conv_count"
 
@@ -100,16 +100,76 @@ def within_strata_ci(scores: Any, truth: Any, strata: Any, *, n_boot: int, confi
         return value, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     indices = rng.integers(0, x.size, size=(n_boot, x.size))
-    if x.size * (x.size - 1) // 2 <= PAIRWISE_BLOCK:
-        replicates = _pairwise_rows(x[indices], y[indices], s[indices])
-    else:
-        replicates = np.array([kendall_tau_within_strata(x[i], y[i], s[i]) for i in indices])
+    replicates = within_strata_replicates(x[None], y, s, indices)[0]
     replicates = replicates[~np.isnan(replicates)]
     if replicates.size == 0:
         return value, float("nan"), float("nan")
     alpha = 1.0 - confidence
     low, high = np.quantile(replicates, [alpha / 2, 1 - alpha / 2])
     return value, float(low), float(high)
+
+
+def within_strata_replicates(scores: np.ndarray, truth: np.ndarray, strata: np.ndarray,
+                             indices: np.ndarray) -> np.ndarray:
+    """(seeds x n_boot): kendall_tau_within_strata of every seed's scores (rows of 2-D `scores`)
+    against `truth` on every resample (row of `indices`, arch positions)."""
+    x = np.atleast_2d(np.asarray(scores, dtype=float))
+    y, s = np.asarray(truth, dtype=float), np.asarray(strata, dtype=float)
+    n = x.shape[1]
+    if indices.shape[0] == 0:
+        return np.empty((x.shape[0], 0))
+    if 2 <= n <= WEIGHTED_MAX_ARCHS and not (np.isnan(x).any() or np.isnan(y).any() or np.isnan(s).any()):
+        # the definition's sums from pair tables and resample weights (metrics.weighted_tau): the
+        # same integers as over the resampled pairs, so the same values, at a fraction of the cost
+        same = (s[:, None] == s[None, :]).astype(np.float32)
+        sy = sign_table(y) * same
+        weights = resample_weights(indices, n)
+        out = np.empty((x.shape[0], indices.shape[0]))
+        for row, values in enumerate(x):
+            sx = sign_table(values) * same
+            out[row] = weighted_tau(sx * sy, sx * sx, sy * sy, weights)
+        return out
+    if n * (n - 1) // 2 <= PAIRWISE_BLOCK:
+        k, r = x.shape[0], indices.shape[0]
+        xs = x[:, indices].reshape(k * r, n)
+        return _pairwise_rows(xs, np.tile(y[indices], (k, 1)), np.tile(s[indices], (k, 1))).reshape(k, r)
+    if np.isnan(y).any() or np.isnan(s).any():
+        return np.full((x.shape[0], indices.shape[0]), np.nan)
+    return np.array([_one_call_replicates(row, y, s, indices) for row in x])
+
+
+def _pair_count(counts: np.ndarray) -> float:
+    return float((counts * (counts - 1) / 2).sum())
+
+
+def _one_call_replicates(x: np.ndarray, y: np.ndarray, s: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """kendall_tau_within_strata of every resample, with one O(n log n) scipy call per resample
+    instead of one per stratum: x and y are replaced by their dense ranks within (stratum, value)
+    order, so that every pair of architectures from different strata is concordant and untied in
+    both. Tau-b of those keys gives S' = S_within + P_cross (the cross-stratum pairs) and the
+    untied counts U' = U_within + P_cross, from which the within-strata sums follow; S' is an
+    integer and is rounded back to one (its float error is ~1e-16 S')."""
+    if np.isnan(x).any():
+        return np.full(indices.shape[0], np.nan)
+    stratum = np.unique(s, return_inverse=True)[1]
+    key_x = np.unique(np.stack([s, x]), axis=1, return_inverse=True)[1].ravel()
+    key_y = np.unique(np.stack([s, y]), axis=1, return_inverse=True)[1].ravel()
+    out = np.full(indices.shape[0], np.nan)
+    n = indices.shape[1]
+    for row, resample in enumerate(indices):
+        kx, ky = key_x[resample], key_y[resample]
+        cross = (n * n - float((np.bincount(stratum[resample]).astype(float) ** 2).sum())) / 2
+        untied_x = n * (n - 1) / 2 - _pair_count(np.bincount(kx).astype(float))
+        untied_y = n * (n - 1) / 2 - _pair_count(np.bincount(ky).astype(float))
+        within_x, within_y = untied_x - cross, untied_y - cross
+        if within_x <= 0 or within_y <= 0:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tau = stats.kendalltau(kx, ky).statistic
+        concordance = float(np.rint(tau * np.sqrt(untied_x) * np.sqrt(untied_y))) - cross
+        out[row] = concordance / np.sqrt(within_x * within_y)
+    return out
 
 
 def conv_counts(space: str, arch_strs: Any) -> np.ndarray | None:

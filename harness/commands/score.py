@@ -29,6 +29,10 @@ HELP = "Score the architecture sample with a method at each supernet checkpoint.
 # process's one-off set-up (torch's first kernels, the space's cost table): measured 1.7x the
 # per-arch time of the same method's next seed in the same job.
 WARM_UP_ARCHS = 1
+# scoring.json's `timed_calls` keeps every checkpoint's call (checkpoint, n_archs, seconds, cpu_seconds,
+# steady), the measurement behind the evaluation speed-up's CI (harness.analysis.speedup). A call is
+# steady when it is not the process's first call of that scorer (a warm-up, an earlier checkpoint or an
+# earlier run of a grouped job called it before): only steady calls measure the per-arch cost.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,19 +84,21 @@ def run(args: argparse.Namespace) -> int:
                            "(the archs.csv that `python -m harness sample-archs --all` writes)")
     data = load_splits(args.data)
     device = None
+    called: set[str] = set()  # the scorers this process has called (a call after the first is steady)
     for one, supernet_dir, output, record in zip(specs, supernet_dirs, args.output, args.record):
         job = setup_job(one, args.threads, device)
         device = job.device
         every = one["stage"] == "score_all_archs"
         archs = args.all_archs if every and spec["stage"] in SCORE_GROUPS else args.archs
-        score_run(job, data, archs, supernet_dir, args.final_only or every, args.limit, output, record)
+        score_run(job, data, archs, supernet_dir, args.final_only or every, args.limit, output, record, called)
     return 0
 
 
 def score_run(job: Job, data: DataSplits, archs_path: str, supernet_dir: str | None, final_only: bool,
-              limit: int | None, output: str, record: str) -> None:
+              limit: int | None, output: str, record: str, called: set[str] | None = None) -> None:
     """One run's scores of the architectures in `archs_path` (its first `limit`), at every
-    supernet checkpoint or (`final_only`) the last one, written to `output` and `record`."""
+    supernet checkpoint or (`final_only`) the last one, written to `output` and `record`.
+    `called`: the names of the scorers this process has already called (updated here)."""
     config, device, method, space = job.config, job.device, job.method, job.space
     archs = read_archs(space, archs_path)
     limit = job.spec.get("limit") or limit  # the plan's benchmark sample size (nats_bench.sample)
@@ -113,17 +119,23 @@ def score_run(job: Job, data: DataSplits, archs_path: str, supernet_dir: str | N
         checkpoints, supernet = [{"checkpoint": 0, "epoch": 0.0}], None
 
     warm_up = WARM_UP_ARCHS if len(checkpoints) == 1 else 0  # later checkpoints follow a call already
-    frames, seconds, total, dropped = [], 0.0, 0.0, {}
+    frames, seconds, total, dropped, timed = [], 0.0, 0.0, {}, []
+    called = set() if called is None else called
+    scorer_name = str(method.describe()["scorer"])
     for point in checkpoints:
         if supernet is not None:
             load_checkpoint(supernet, directory / CHECKPOINT_NAME.format(checkpoint=point["checkpoint"]))
         context = ScoreContext(space=space, supernet=supernet, data=data, options=options, seed=seed, device=device)
         if warm_up:
             method.scorer(context, matrix[:warm_up])
-        started = time.perf_counter()
+            called.add(scorer_name)
+        started, cpu_started = time.perf_counter(), time.process_time()
         scores = np.asarray(method.scorer(context, matrix), dtype=float)
         seconds = time.perf_counter() - started
         total += seconds
+        timed.append({"checkpoint": point["checkpoint"], "n_archs": len(archs), "seconds": seconds,
+                      "cpu_seconds": time.process_time() - cpu_started, "steady": scorer_name in called})
+        called.add(scorer_name)
         finite = check_finite(job.method_name, archs, scores, point["checkpoint"], config["scoring"]["drop_nonfinite"])
         if not finite.all():
             dropped[str(point["checkpoint"])] = int((~finite).sum())
@@ -135,6 +147,7 @@ def score_run(job: Job, data: DataSplits, archs_path: str, supernet_dir: str | N
                "score_time_s": seconds, "time_per_arch_s": seconds / len(archs),
                "untimed_warm_up_archs": warm_up,
                "all_checkpoints_score_time_s": total, "device": str(device),
+               "timed_calls": timed,  # every checkpoint's call, in order (see WARM_UP_ARCHS)
                "nonfinite_dropped": dropped,  # {checkpoint: archs dropped} (scoring.drop_nonfinite)
                "threads": config["threads"] if job.threads is None else job.threads}
     write_csv(table, output)

@@ -37,6 +37,7 @@ from harness.training.optim import check_finite, lr_factor, make_sgd, select_tra
 from harness.training.recipes import SupernetRecipe, recipe_for
 from harness.training.samplers import make_sampler
 from harness.seeding import derive_seed, determinism_settings, seed_everything
+from harness.training.step_timing import StepBlocks
 from harness.spaces.base import SearchSpace, Supernet
 
 
@@ -99,6 +100,7 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
     bar = tqdm(total=schedule.total_steps, initial=step, desc=f"{space.name}/{method.name}", disable=not progress)
     started = time.perf_counter() - elapsed
     cpu_started = time.process_time() - state["cpu_elapsed"]
+    blocks = StepBlocks(schedule.total_steps, state["step_blocks"])
     supernet.train()
     finite = FiniteCheck(device)
     while step < schedule.total_steps:
@@ -122,10 +124,12 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
                 checkpoints.append({"checkpoint": index, "epoch": schedule.epoch_at(step), "step": step,
                                     "time_s": time.perf_counter() - started,
                                     "cpu_time_s": _known(time.process_time() - cpu_started), **gamma0.diagnose(supernet)})
+            blocks.step_done(step)
             if offset == schedule.steps_per_epoch and step < schedule.total_steps:
                 finite.flush()
                 _save_resume(out_dir / RESUME_NAME, supernet, optimizer, rng, step, skipped,
-                             time.perf_counter() - started, time.process_time() - cpu_started, checkpoints, run_key)
+                             time.perf_counter() - started, time.process_time() - cpu_started, checkpoints, run_key,
+                             blocks.state())
     finite.flush()
     bar.close()
     record = {
@@ -140,6 +144,8 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
         # CPU seconds of this process (all its threads) until the final checkpoint was written: on
         # a CPU device the work done, which unlike wall time does not grow when other jobs share the cores
         "train_cpu_time_s": checkpoints[-1]["cpu_time_s"],
+        # per block of consecutive steps (harness.training.step_timing): what the speed-up CI resamples
+        "step_blocks": blocks.record(),
         "trainable_params": sum(p.numel() for p in trainable),
         "total_params": sum(p.numel() for p in supernet.parameters()),
         "recipe": asdict(recipe),
@@ -264,15 +270,15 @@ def _known(seconds: float) -> float | None:
 
 def _save_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, rng: np.random.Generator,
                  step: int, skipped: int, elapsed: float, cpu_elapsed: float, checkpoints: list[dict[str, Any]],
-                 run_key: str) -> None:
+                 run_key: str, step_blocks: dict[str, Any]) -> None:
     save_torch({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                 "skipped": skipped, "elapsed": elapsed, "cpu_elapsed": cpu_elapsed, "checkpoints": checkpoints,
-                "rng": _rng_state_to_tensor(rng), "run": run_key}, path)
+                "step_blocks": step_blocks, "rng": _rng_state_to_tensor(rng), "run": run_key}, path)
 
 
 def _load_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                  rng: np.random.Generator, run_key: str) -> dict[str, Any]:
-    fresh = {"step": 0, "skipped": 0, "elapsed": 0.0, "cpu_elapsed": 0.0, "checkpoints": []}
+    fresh = {"step": 0, "skipped": 0, "elapsed": 0.0, "cpu_elapsed": 0.0, "checkpoints": [], "step_blocks": None}
     if not path.exists():
         return fresh
     try:
@@ -293,7 +299,9 @@ def _load_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         raise HarnessError(f"cannot resume from {path}: {exc}. Delete it to restart this training from scratch.") from exc
     rng.bit_generator.state = _rng_state_from_tensor(state["rng"])
     # a resume file from before CPU time was kept: the CPU time so far is unknown (NaN), not 0
-    return {**{k: state[k] for k in fresh if k != "cpu_elapsed"}, "cpu_elapsed": state.get("cpu_elapsed", float("nan"))}
+    # (and from before step blocks were kept: the blocks start at the resumed step)
+    return {**{k: state[k] for k in fresh if k not in ("cpu_elapsed", "step_blocks")},
+            "cpu_elapsed": state.get("cpu_elapsed", float("nan")), "step_blocks": state.get("step_blocks")}
 
 
 def _why_different(saved: object, current: str) -> str:
