@@ -1,54 +1,174 @@
-"""Which run would decide an inconclusive headline, and what it would cost: the projection of the
-deciding statistic's CI to more architectures and seeds (harness.analysis.power), priced with
-this run's own measured unit costs (harness.analysis.unit_costs)."""
+"""Which run would decide an inconclusive headline, and what it would cost: the deciding
+statistic's CI projected to more architectures and seeds from this run's own variance components
+(harness.analysis.power), priced with this run's own unit costs (harness.analysis.unit_costs).
+
+Per claim:
+- ranking, beyond conv count: the paired tau difference's components (correlate's columns);
+  more architectures of the deciding ground truth (retrained ones cost their retraining and
+  every method's scoring; NATS-Bench ones only the scoring) and more seeds of both methods;
+- training and evaluation speed-ups: the log speed-up's seed-only components (more seeds of both);
+- searched accuracy: the paired per-seed differences (more seeds: a supernet, a search and a
+  retraining of the found architecture per seed and method);
+- early bird: the tau(first, final) CI, more seeds; no sample size when the indicator did not move;
+- a claim nothing counted for: the kind of run that would test it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from harness.analysis import claims as C
+from harness.analysis.power import (COMPONENT_COLUMNS, CostModel, DecidingRun, VarianceComponents, deciding_run as project,
+                                   seed_only_components, z_value)
+from harness.analysis.truths import RETRAINED
 from harness.analysis.unit_costs import UnitCosts, unit_costs
 from harness.results.model import Results
 
 MAX_SEEDS = 50
 
 
+def seeds(k: int | None) -> str:
+    return f"{k} seed" if k == 1 else f"{k} seeds"
+MAX_ARCHS = 10_000  # where the space is larger (or not enumerable): beyond this, "not within reach"
+
+
 def deciding_run(detail: Any, results: Results) -> dict[str, Any]:
     """{text, archs, seeds, cost, cost_unit} for an inconclusive headline (a verdicts.Detail)."""
     costs = unit_costs(results, detail.space, detail.method, detail.versus)
     if not detail.counted:
-        return nothing_counted(detail, costs)
-    if detail.claim == C.SEARCH:
-        return more_seeds(detail, costs, np.asarray(detail.inputs["diffs"], float), -C.TOP1_MARGIN_PCT,
-                          costs.search_seed_cost)
-    if detail.claim == C.EARLY_BIRD and not detail.inputs.get("moved", True):
-        return {"text": "no sample size decides it: the indicator did not move; a longer BN-only training would"}
-    return {"text": "no projection: this run recorded no variance components for it"}
-
-
-def nothing_counted(detail: Any, costs: UnitCosts) -> dict[str, Any]:
+        return nothing_counted(detail, results)
     if detail.claim in (C.RANKING, C.BEYOND_CONV):
-        return {"text": "a same-task ground truth: retrain the sample on the run's own dataset "
-                        "(config groundtruth) or judge against NATS-Bench on the dataset it was trained on"}
+        return ranking_type(detail, results, costs)
+    if detail.claim in (C.TRAIN, C.EVAL):
+        return speed_up(detail, costs)
+    if detail.claim == C.SEARCH:
+        return search(detail, costs)
+    if detail.claim == C.EARLY_BIRD:
+        return early_bird(detail, costs)
+    return {"text": "no projection for this claim"}
+
+
+def answer(run: DecidingRun, costs: UnitCosts, what: str) -> dict[str, Any]:
+    if not run.decided:
+        return {"text": run.reason}
+    text = f"{what(run)}{costs.describe(run.cost)}"
+    return {"text": text, "archs": run.n, "seeds": run.seeds, "cost": run.cost, "cost_unit": costs.unit}
+
+
+def space_size(results: Results, name: str) -> int:
+    """How many architectures a ground truth on the space can have (capped at MAX_ARCHS)."""
+    from harness.workflow.runs import configured_space
+
+    try:
+        size = configured_space(results.config or {}, name).size()
+    except Exception:  # an unknown or unbuildable space: the cap
+        return MAX_ARCHS
+    return int(min(size, MAX_ARCHS)) if size else MAX_ARCHS
+
+
+def calibrated(components: VarianceComponents, low: float, high: float, confidence: float = 0.95) -> VarianceComponents:
+    """The components widened so that the projection at the run's own size is the CI the run
+    reported, where that CI (a percentile bootstrap) is the wider one: at small samples the
+    bootstrap is wider than the components say, and a projection must never decide at a size
+    where the reported CI does not."""
+    current = components.half_width(confidence=confidence)
+    observed = (high - low) / 2
+    if not (math.isfinite(current) and math.isfinite(observed)) or current <= 0 or observed <= current:
+        return components
+    factor = (observed / current) ** 2
+    return dataclasses.replace(components, **{name: getattr(components, name) * factor
+                                              for name in COMPONENT_COLUMNS if name.startswith("var_")})
+
+
+def ranking_type(detail: Any, results: Results, costs: UnitCosts) -> dict[str, Any]:
+    row = detail.inputs.get("row")
+    if row is None or "var_arch" not in row:
+        return {"text": "no projection: this run's correlations carry no variance components"}
+    components = calibrated(VarianceComponents.from_row(row), detail.ci_low, detail.ci_high)
+    retrained = detail.ground_truth == RETRAINED
+    model = CostModel(
+        unit=costs.unit,
+        per_arch=(costs.retrain_per_arch or 0.0) if retrained else 0.0,
+        per_seed=costs.train_per_seed.get(detail.method, 0.0),
+        per_seed_other=costs.train_per_seed.get(detail.versus, 0.0),
+        per_scored_arch=costs.score_per_arch.get(detail.method, 0.0),
+        per_scored_arch_other=costs.score_per_arch.get(detail.versus, 0.0),
+    )
+    run = project(float(row["value"]), components, -C.TAU_MARGIN, model,
+                  max_archs=space_size(results, detail.space), max_seeds=MAX_SEEDS)
+    truth = "retrained" if retrained else f"with {detail.ground_truth} values"
+
+    def what(r: DecidingRun) -> str:
+        return (f"{r.n:,} architectures {truth}, {seeds(r.seeds)} of {detail.method} and {r.seeds_other} of "
+                f"{detail.versus} (projected CI half-width {r.half_width:.3f} vs the effect's "
+                f"{abs(float(row['value']) + C.TAU_MARGIN):.3f} from the margin)")
+
+    return answer(run, costs, what)
+
+
+def speed_up(detail: Any, costs: UnitCosts) -> dict[str, Any]:
+    components = detail.inputs.get("components")
+    if components is None:
+        return {"text": "no projection: no timing components"}
+    per_seed = costs.train_per_seed.get(detail.method, 0.0) if detail.claim == C.TRAIN else 0.0
+    per_seed_other = costs.train_per_seed.get(detail.versus, 0.0) if detail.claim == C.TRAIN else 0.0
+    model = CostModel(unit=costs.unit, per_seed=per_seed, per_seed_other=per_seed_other)
+    boundary = math.log(C.TRAIN_SPEEDUP if detail.claim == C.TRAIN else C.EVAL_SPEEDUP)
+    if detail.claim == C.EVAL and "projected" in detail.evidence and detail.inputs["log_value"] < boundary:
+        return {"text": f"no sample size decides it at this network: projected to the paper's image count, "
+                        f"evaluation here is below {C.EVAL_SPEEDUP:,.0f}x, and that projection is a lower bound; "
+                        "the paper's protocol on the paper's network (config/paper.yaml, GPU) would"}
+    run = project(detail.inputs["log_value"], components, boundary, model, max_archs=1, max_seeds=MAX_SEEDS)
+
+    def what(r: DecidingRun) -> str:
+        return f"{seeds(r.seeds)} of {detail.method} and {r.seeds_other} of {detail.versus}"
+
+    return answer(run, costs, what)
+
+
+def search(detail: Any, costs: UnitCosts) -> dict[str, Any]:
+    diffs = np.asarray(detail.inputs["diffs"], dtype=float)
+    if diffs.size < 2:
+        return {"text": f"at least 2 paired seeds of {detail.method} and {detail.versus} (one seed has no spread "
+                        "to project from)"}
+    components = seed_only_components(float(np.var(diffs, ddof=1)) / diffs.size, diffs.size)
+    model = CostModel(unit=costs.unit, per_seed=costs.search_seed_cost or 0.0)
+    run = project(float(diffs.mean()), components, -C.TOP1_MARGIN_PCT, model, max_archs=1, max_seeds=MAX_SEEDS)
+
+    def what(r: DecidingRun) -> str:
+        return (f"{seeds(r.seeds)} of {detail.method} and of {detail.versus}, paired (a supernet, a search and a "
+                "retraining each)")
+
+    return answer(run, costs, what)
+
+
+def early_bird(detail: Any, costs: UnitCosts) -> dict[str, Any]:
+    seeds = int(detail.seeds or 1)
+    half = (detail.ci_high - detail.ci_low) / 2
+    if not np.isfinite(half) or seeds < 1:
+        return {"text": "more seeds of a BN-NAS run whose scores move"}
+    variance = (half / z_value(0.95)) ** 2
+    components = seed_only_components(variance, seeds)
+    model = CostModel(unit=costs.unit, per_seed=costs.train_per_seed.get(detail.method, 0.0))
+    run = project(detail.measured, components, C.STABLE_TAU, model, max_archs=1, max_seeds=MAX_SEEDS)
+
+    def what(r: DecidingRun) -> str:
+        return f"{seeds(r.seeds)} of {detail.method} (architectures as now)"
+
+    return answer(run, costs, what)
+
+
+def nothing_counted(detail: Any, results: Results) -> dict[str, Any]:
+    """A claim no row of this run tests: the kind of run that would."""
+    if detail.claim in (C.RANKING, C.BEYOND_CONV):
+        return {"text": "a same-task ground truth: retrain the sample on the run's own dataset (config "
+                        "groundtruth), or train the supernets on the dataset a NATS-Bench truth was measured on "
+                        "(config/paper-nats.yaml)"}
+    if detail.claim == C.EARLY_BIRD and "did not move" in detail.evidence:
+        return {"text": "no sample size decides it: no BN-NAS run's scores moved; a longer BN-only training "
+                        "(a larger epoch_fraction, e.g. the budget sweep's variants) would"}
     return {"text": f"a run that produces {detail.claim.needs}"}
-
-
-def more_seeds(detail: Any, costs: UnitCosts, per_seed: np.ndarray, boundary: float,
-               seed_cost: float | None) -> dict[str, Any]:
-    """A statistic whose unit is the seed (a mean of paired per-seed differences): its CI
-    half-width shrinks as 1/sqrt(k); the smallest k whose t-interval at the observed mean
-    excludes `boundary`."""
-    if per_seed.size < 2 or np.std(per_seed, ddof=1) == 0:
-        return {"text": "more paired seeds (no spread to project from with one seed)"}
-    mean, sd = float(per_seed.mean()), float(np.std(per_seed, ddof=1))
-    distance = abs(mean - boundary)
-    for k in range(per_seed.size + 1, MAX_SEEDS + 1):
-        if stats.t.ppf(0.975, k - 1) * sd / np.sqrt(k) < distance:
-            cost = None if seed_cost is None else k * seed_cost
-            return {"text": f"{k} paired seeds" + costs.describe(cost), "seeds": k, "cost": cost,
-                    "cost_unit": costs.unit}
-    return {"text": f"no run within reach decides it: the effect ({mean:+.2f}) sits at the margin "
-                    f"({boundary:+g}); {MAX_SEEDS} seeds would not separate them"}

@@ -38,6 +38,8 @@ class UnitCosts:
             return ""
         hours = seconds / 3600
         kind = self.unit.split("-")[0]
+        if seconds < 60:
+            return f" (about {seconds:,.0f} {self.unit})"
         if hours < 1:
             return f" (about {seconds / 60:,.0f} {kind}-min, {seconds / 60 / self.cores:,.0f} min on {self.cores} {self.slots})"
         return f" (about {hours:,.1f} {kind}-h, {hours / self.cores:,.1f} h on {self.cores} {self.slots})"

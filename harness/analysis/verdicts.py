@@ -35,7 +35,7 @@ components and unit costs), or that no run within reach would.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from harness.analysis import claims as C
+from harness.analysis import speedup
 from harness.analysis.correlation import ALL_SEEDS, BASELINE
 from harness.analysis.metrics import ci_sources, draw_resamples, kendall_tau, percentile_ci, seed_mean, seed_replicates
 from harness.analysis.truths import RETRAINED, SAME_TASK, TRANSFER, truth_task
@@ -163,14 +164,6 @@ def mean_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, 
         return mean, mean, mean
     low, high = stats.t.interval(confidence, values.size - 1, loc=mean, scale=stats.sem(values))
     return mean, float(low), float(high)
-
-
-def ratio_ci(baseline: dict[int, float], method: dict[int, float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """Geometric mean over the common seeds of baseline / method, with a t-interval on the log."""
-    seeds = sorted(set(baseline) & set(method))
-    logs = np.log([baseline[s] / method[s] for s in seeds])
-    mean, low, high = mean_ci(logs, confidence)
-    return float(np.exp(mean)), float(np.exp(low)), float(np.exp(high))
 
 
 def early_bird_stability(first: np.ndarray, final: np.ndarray, *, n_boot: int = N_BOOT, seed: int = 0,
@@ -301,65 +294,59 @@ def space_conv_count_cause(space: SpaceResults, method: str) -> str:
 # -------------------------------------------------------------------------------- speed-ups
 
 
-def runs_by_seed(runs: Iterable[Run]) -> dict[int, Run]:
-    return {run.seed: run for run in runs}
-
-
-def train_seconds(run: Run, column: str) -> float | None:
-    if run.train is None:
-        return None
-    return run.train.train_cpu_time_s if column == "train_cpu_time_s" else run.train.train_time_s
-
-
-def speedup_details(results: Results) -> list[Detail]:
-    """TRAIN and EVAL per space and BN-NAS method with a common seed with its baseline."""
-    details: list[Detail] = []
-    methods = config_methods(results)
-    for space in results.spaces:
-        for method in bn_nas_methods(space):
-            mine = runs_by_seed(space.runs_of(method))
-            baseline = next(iter(mine.values())).baseline
-            theirs = runs_by_seed(space.runs_of(baseline))
-            seeds = sorted(set(mine) & set(theirs))
-            if not seeds or baseline == method:
-                continue
-            priority = (primary_rank(method, methods), space_rank(results, space.name))
-            train = training_speedup(space, method, baseline, mine, theirs, seeds, priority)
-            if train is not None:
-                details.append(train)
-            details += evaluation_speedups(results, space, method, baseline, mine, theirs, seeds, priority)
-    return details
-
-
-def training_speedup(space: SpaceResults, method: str, baseline: str, mine: dict[int, Run], theirs: dict[int, Run],
-                     seeds: list[int], priority: tuple[Any, ...]) -> Detail | None:
-    runs = [mine[s] for s in seeds] + [theirs[s] for s in seeds]
-    if any(run.train is None for run in runs):
-        return None
-    column = ("train_cpu_time_s" if all(run.train.train_cpu_time_s is not None for run in runs) else "train_time_s")
-    base = {s: train_seconds(theirs[s], column) for s in seeds}
-    bn = {s: train_seconds(mine[s], column) for s in seeds}
-    value, low, high = ratio_ci(base, bn)
-    verdict = above_threshold(low, high, C.TRAIN_SPEEDUP)
-    what = "CPU seconds" if column == "train_cpu_time_s" else "wall seconds"
-    sentence = (f"{baseline} trains {ratio_text(value, low, high)} as long as {method} ({what}, "
-                f"{len(seeds)} paired seed(s)); " + threshold_sentence(verdict, low, C.TRAIN_SPEEDUP))
-    return Detail(claim=C.TRAIN, space=space.name, method=method, versus=baseline, measured=value, ci_low=low,
-                  ci_high=high, unit="x", verdict=verdict, sentence=sentence,
-                  scope=f"{space.name}: {baseline} / {method} {column} (seeds {', '.join(map(str, seeds))})",
-                  seeds=str(len(seeds)), priority=priority)
-
-
 def threshold_sentence(verdict: str, low: float, threshold: float, unit: str = "x") -> str:
     """What the CI says about a threshold claim, for the row's sentence."""
     bound = f"{threshold:,g}{unit}"
     if np.isnan(low):
-        return "one seed: no CI."
+        return "no CI."
     if verdict == CONFIRMED:
         return f"the CI lies above {bound}."
     if verdict == REFUTED:
         return f"the CI lies below {bound}."
     return f"the CI spans {bound}."
+
+
+def speedup_details(results: Results) -> list[Detail]:
+    """TRAIN and EVAL per space and BN-NAS method against its baseline."""
+    details: list[Detail] = []
+    methods = config_methods(results)
+    for space in results.spaces:
+        for method in bn_nas_methods(space):
+            mine = space.runs_of(method)
+            baseline = mine[0].baseline
+            theirs = space.runs_of(baseline)
+            if not theirs or baseline == method:
+                continue
+            priority = (primary_rank(method, methods), space_rank(results, space.name))
+            train = training_speedup_detail(space, method, baseline, mine, theirs, priority)
+            if train is not None:
+                details.append(train)
+            details += evaluation_speedup_details(results, space, method, baseline, mine, theirs, priority)
+    return details
+
+
+def training_speedup_detail(space: SpaceResults, method: str, baseline: str, mine: list[Run], theirs: list[Run],
+                            priority: tuple[Any, ...]) -> Detail | None:
+    """Baseline / BN-NAS training time, CI from each seed's step blocks and the seeds
+    (harness.analysis.speedup): CPU seconds when every run has them on a CPU, wall seconds otherwise."""
+    ours = [run.train.raw for run in mine if run.train is not None]
+    base = [run.train.raw for run in theirs if run.train is not None]
+    if not ours or not base:
+        return None
+    measure = "cpu" if speedup.cpu_measurable(ours + base) else "wall"
+    result = speedup.training_speedup(base, ours, measure=measure)
+    verdict = above_threshold(result.ci_low, result.ci_high, C.TRAIN_SPEEDUP)
+    what = "CPU seconds" if measure == "cpu" else "wall seconds"
+    column = "train_cpu_time_s" if measure == "cpu" else "train_time_s"
+    sentence = (f"{baseline} trains {ratio_text(result.value, result.ci_low, result.ci_high)} as long as {method} "
+                f"({what}; CI from {len(base)} vs {len(ours)} seeds and their step blocks); "
+                + threshold_sentence(verdict, result.ci_low, C.TRAIN_SPEEDUP))
+    return Detail(claim=C.TRAIN, space=space.name, method=method, versus=baseline, measured=result.value,
+                  ci_low=result.ci_low, ci_high=result.ci_high, unit="x", verdict=verdict, sentence=sentence,
+                  scope=f"{space.name}: {baseline} / {method} {column} ({len(base)} vs {len(ours)} seeds, step blocks)",
+                  seeds=f"{len(ours)} vs {len(base)}", priority=priority,
+                  inputs={"components": result.components, "log_value": math.log(result.value),
+                          "boundary": math.log(C.TRAIN_SPEEDUP), "runs": (method, baseline)})
 
 
 def scoring_images(results: Results) -> int | None:
@@ -371,25 +358,42 @@ def scoring_images(results: Results) -> int | None:
         return None
 
 
-def evaluation_speedups(results: Results, space: SpaceResults, method: str, baseline: str, mine: dict[int, Run],
-                        theirs: dict[int, Run], seeds: list[int], priority: tuple[Any, ...]) -> list[Detail]:
+def scoring_timings(runs: list[Run]) -> list[dict[str, Any]]:
+    """Each run's scoring as one record for harness.analysis.speedup: the timed calls of its sample
+    and of its all-architectures scoring together (a call's fixed cost spread over its archs, so
+    the larger calls say most about the cost per architecture)."""
+    found = []
+    for run in runs:
+        records = [r for r in (run.scoring, run.all_scoring) if r is not None and r.time_per_arch_s]
+        if records:
+            calls = [call for r in records for call in r.timed_calls]
+            found.append({**records[0].raw, "timed_calls": calls, "device": records[0].device})
+    return found
+
+
+def evaluation_speedup_details(results: Results, space: SpaceResults, method: str, baseline: str, mine: list[Run],
+                               theirs: list[Run], priority: tuple[Any, ...]) -> list[Detail]:
     """The measured evaluation speed-up at this run's protocol and, when that protocol is smaller
     than the paper's, its projection to the paper's image count (the counted row)."""
-    base = {s: theirs[s].scoring.time_per_arch_s for s in seeds if theirs[s].scoring and theirs[s].scoring.time_per_arch_s}
-    bn = {s: mine[s].scoring.time_per_arch_s for s in seeds if mine[s].scoring and mine[s].scoring.time_per_arch_s}
-    common = sorted(set(base) & set(bn))
-    if not common:
+    ours, base = scoring_timings(mine), scoring_timings(theirs)
+    if not ours or not base:
         return []
-    value, low, high = ratio_ci({s: base[s] for s in common}, {s: bn[s] for s in common})
+    cpu = all(str(r.get("device", "cpu")) == "cpu" and r.get("timed_calls")
+              and all(c.get("cpu_seconds") is not None for c in r["timed_calls"]) for r in ours + base)
+    result = speedup.evaluation_speedup(base, ours, measure="cpu" if cpu else "wall")
+    value, low, high = result.value, result.ci_low, result.ci_high
     images = scoring_images(results)
     at_paper_scale = images is not None and images >= C.PAPER_EVAL_IMAGES
-    scope = f"{space.name}: {baseline} / {method} time per architecture (seeds {', '.join(map(str, common))})"
+    seeds = f"{len(ours)} vs {len(base)}"
+    scope = f"{space.name}: {baseline} / {method} time per architecture ({seeds} seeds, timed calls)"
     protocol = f"{images:,} images per architecture" if images else "an unrecorded number of images per architecture"
     measured_verdict = above_threshold(low, high, C.EVAL_SPEEDUP) if at_paper_scale else NOT_JUDGED
+    inputs = {"components": result.components, "log_value": math.log(value), "boundary": math.log(C.EVAL_SPEEDUP),
+              "runs": (method, baseline)}
     measured = Detail(
         claim=C.EVAL, space=space.name, method=method, versus=baseline, measured=value, ci_low=low, ci_high=high,
-        unit="x", verdict=measured_verdict, scope=scope, seeds=str(len(common)), priority=priority,
-        counted=at_paper_scale,
+        unit="x", verdict=measured_verdict, scope=scope, seeds=seeds, priority=priority,
+        counted=at_paper_scale, inputs=inputs,
         evidence="measured at the paper's protocol" if at_paper_scale else
         f"this run's protocol ({protocol}): reported, not counted",
         sentence=(f"{baseline}'s evaluation takes {ratio_text(value, low, high)} as long as {method}'s "
@@ -401,15 +405,18 @@ def evaluation_speedups(results: Results, space: SpaceResults, method: str, base
         return [measured]
     scale = C.PAPER_EVAL_IMAGES / images
     p_value, p_low, p_high = value * scale, low * scale, high * scale
-    verdict = above_threshold(p_low, p_high, C.EVAL_SPEEDUP)
+    # a lower bound (the paper's network costs more per image): it can confirm, never refute
+    verdict = CONFIRMED if above_threshold(p_low, p_high, C.EVAL_SPEEDUP) == CONFIRMED else INCONCLUSIVE
     projected = Detail(
         claim=C.EVAL, space=space.name, method=method, versus=baseline, measured=p_value, ci_low=p_low,
-        ci_high=p_high, unit="x", verdict=verdict, seeds=str(len(common)), priority=priority,
+        ci_high=p_high, unit="x", verdict=verdict, seeds=seeds, priority=priority,
         evidence=f"projected to the paper's protocol ({C.PAPER_EVAL_IMAGES:,} images per architecture)",
         scope=scope + f", projected x{scale:,.1f} to {C.PAPER_EVAL_IMAGES:,} images",
+        inputs={**inputs, "log_value": math.log(p_value)},
         sentence=(f"projected from this run's cost per image to the paper's {C.PAPER_EVAL_IMAGES:,} images per "
                   f"architecture: {ratio_text(p_value, p_low, p_high)}; "
-                  + threshold_sentence(verdict, p_low, C.EVAL_SPEEDUP)
+                  + (threshold_sentence(verdict, p_low, C.EVAL_SPEEDUP) if verdict == CONFIRMED else
+                     f"below or across {C.EVAL_SPEEDUP:,.0f}x, which a lower bound cannot refute")
                   + " (the paper's network costs more per image than this run's, so this is a lower bound)"),
     )
     return [measured, projected]

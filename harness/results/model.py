@@ -29,6 +29,7 @@ class Run:
     train: TrainingRecord | None = None
     scoring: ScoringRecord | None = None
     scores: pd.DataFrame | None = None
+    all_scoring: ScoringRecord | None = None  # scoring (a sample of) every architecture, final checkpoint
     search: SearchRecord | None = None
     final: pd.DataFrame | None = None
 
@@ -106,6 +107,7 @@ def load_run(root: Path, entry: dict[str, Any]) -> Run:
         train=_optional(root, files.get("train"), read_train_record, method),
         scoring=_optional(root, files.get("scoring"), read_scoring_record, method),
         scores=_optional(root, files.get("scores"), optional_table),
+        all_scoring=_optional(root, files.get("all_scoring"), read_scoring_record, method),
         search=_optional(root, files.get("search"), read_search_record, method),
         final=_optional(root, files.get("final"), optional_table),
     )

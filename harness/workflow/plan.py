@@ -374,14 +374,16 @@ def spec_for(plan: Mapping[str, Spec], stage: str, **wildcards: Any) -> Spec:
 # --------------------------------------------------------------------------------- manifest
 
 
-def run_files(space: str, method: str, seed: int, *, trains: bool, ranked: bool, searched: bool
-              ) -> dict[str, str | None]:
-    """The files of one planned run (relative to the results directory; None = not planned)."""
+def run_files(space: str, method: str, seed: int, *, trains: bool, ranked: bool, searched: bool,
+              every: bool = False) -> dict[str, str | None]:
+    """The files of one planned run (relative to the results directory; None = not planned);
+    `every`: the run also scores (a sample of) all the space's architectures."""
     where = {"space": space, "method": method, "seed": seed}
     return {
         "train": paths.TRAIN_RECORD.format(**where) if trains else None,
         "scoring": paths.SCORING_RECORD.format(**where) if ranked else None,
         "scores": paths.SCORES.format(**where) if ranked else None,
+        "all_scoring": paths.ALL_SCORING_RECORD.format(**where) if every else None,
         "search": paths.SEARCH.format(**where) if searched else None,
         "final": paths.FINAL.format(**where) if searched else None,
     }
@@ -391,6 +393,7 @@ def build_manifest(config: Mapping[str, Any]) -> dict[str, Any]:
     """The report's inputs: per space, its planned runs and files (paths relative to results/)."""
     ranked = set(method_runs(config, rank_spaces(config)))
     searched = set(search_runs(config))
+    every = {run for space in nats_spaces(config) for run in scored_runs(config, space, every=True)}
     spaces = list(dict.fromkeys(rank_spaces(config) + search_spaces(config)))
     entries = []
     for space in spaces:
@@ -405,7 +408,8 @@ def build_manifest(config: Mapping[str, Any]) -> dict[str, Any]:
                                    if truth != "retrain") if is_ranked else [],
             "runs": [{"method": m, "seed": seed,
                       "files": run_files(space, m, seed, trains=method_of(config, m).trains_supernet,
-                                         ranked=(space, m, seed) in ranked, searched=(space, m, seed) in searched)}
+                                         ranked=(space, m, seed) in ranked, searched=(space, m, seed) in searched,
+                                         every=(space, m, seed) in every)}
                      for _, m, seed in runs],
         })
     return {"run_config": paths.RUN_CONFIG, "dataset_meta": paths.DATASET_META, "spaces": entries}
