@@ -280,7 +280,7 @@ def unit_costs(results: Path, summary: Summary) -> None:
     steps: dict[str, list[float]] = defaultdict(list)
     for record_path in results.glob(paths.TRAIN_RECORD.format(space="*", method="*", seed="*")):
         record = json.loads(record_path.read_text())
-        space, method = record["space"], record["method"]["name"]
+        space = record["space"]
         trainable = record["method"].get("trainable", "all")
         images = record["steps"] * record["paths_per_step"]
         if images:

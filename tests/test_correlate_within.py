@@ -5,7 +5,6 @@ answer is known both ways."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -15,7 +15,6 @@ import pytest
 from harness.analysis import correlation
 from harness.analysis.power import (CostModel, VarianceComponents, arch_grid, deciding_run, estimate_components,
                                     pairwise_components, seed_only_components, z_value)
-from harness.analysis.structure_control import _pairwise_rows
 
 # The synthetic scores: conv count c (0..6), quality q within a stratum, truth = c + q. Seed s of
 # method m scores c + beta q + g (the method's arch-level error, shared by its seeds) + gamma_s h (the

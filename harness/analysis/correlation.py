@@ -43,7 +43,9 @@ import pandas as pd
 
 from harness import paths
 from harness.errors import HarnessError
-from harness.io import read_json, write_csv
+from harness.io import write_csv
+from harness.results.files import read_table
+from harness.results.records import read_scoring_record
 
 if TYPE_CHECKING:
     from harness.analysis.power import VarianceComponents
@@ -91,16 +93,6 @@ def run_identity(scores_path: Path, space: str) -> tuple[str, int]:
     if fields["space"] != space:
         raise HarnessError(f"{scores_path}: the path says space {fields['space']!r} but --space is {space!r}")
     return fields["method"], int(fields["seed"])
-
-
-def read_table(path: Path, columns: list[str]) -> pd.DataFrame:
-    if not path.is_file():
-        raise HarnessError(f"{path}: file not found")
-    frame = pd.read_csv(path)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise HarnessError(f"{path}: missing column(s) {missing}; has {list(frame.columns)}")
-    return frame
 
 
 def seed_accuracies(retrain: pd.DataFrame) -> pd.DataFrame:
@@ -347,7 +339,7 @@ def method_record(scores_path: Path, method: str) -> dict[str, Any]:
     all_archs = scores_path.name == Path(paths.ALL_SCORES).name
     record = scores_path.parent / Path(paths.ALL_SCORING_RECORD if all_archs else paths.SCORING_RECORD).name
     if record.is_file():
-        return read_json(record).get("method", {})
+        return read_scoring_record(record, method).method.raw
     from methods import registry
 
     known = registry().get(method)

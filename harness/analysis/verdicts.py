@@ -47,7 +47,7 @@ from harness.analysis import claims as C
 from harness.analysis import speedup
 from harness.analysis.correlation import ALL_SEEDS, BASELINE
 from harness.analysis.metrics import ci_sources, draw_resamples, kendall_tau, percentile_ci, seed_mean, seed_replicates
-from harness.analysis.truths import RETRAINED, SAME_TASK, TRANSFER, truth_task
+from harness.analysis.truths import RETRAINED, SAME_TASK, truth_task
 from harness.results.model import Results, Run, SpaceResults
 from harness.scoring.bn_diagnostics import WIDTH_SEARCH_LABEL, WIDTH_SEARCH_SPACES
 

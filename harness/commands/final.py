@@ -8,8 +8,8 @@ import argparse
 import pandas as pd
 
 from harness.data.store import load_splits
-from harness.errors import HarnessError
-from harness.io import read_json, write_csv
+from harness.io import write_csv
+from harness.results.records import read_search_record
 from harness.training.retrain import RetrainRecipe, retrain
 from harness.workflow.job import add_run_arguments, open_job
 
@@ -27,10 +27,7 @@ def run(args: argparse.Namespace) -> int:
     job = open_job(args, "final")
     space, device = job.space, job.device
     data = load_splits(args.data)
-    try:
-        found = read_json(args.search)["evolution"]["top"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise HarnessError(f"{args.search} is not a readable search record ({exc}); rerun the search step") from exc
+    found = read_search_record(args.search).top
     recipe = RetrainRecipe.from_dict(job.config["final"])
     rows = []
     for rank, candidate in enumerate(found):

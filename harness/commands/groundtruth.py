@@ -24,7 +24,7 @@ import pandas as pd
 from harness.groundtruth import nats_bench as nb
 from harness.errors import HarnessError
 from harness.io import write_csv, write_json
-from harness.workflow.job import read_arch_table
+from harness.results.files import read_arch_table
 
 NAME = "groundtruth"
 HELP = "NATS-Bench ground truth: export accuracies, or query them for the sampled archs (correlate's format)."

@@ -9,6 +9,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from harness.io import write_csv
+from harness.results.files import read_table
 
 NAME = "merge-csv"
 HELP = "Concatenate CSV tables (e.g. retraining shards) into one, optionally sorted."
@@ -21,12 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    frames = []
-    for path in args.inputs:
-        try:
-            frames.append(pd.read_csv(path))
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise HarnessError(f"cannot read {path} ({exc}); delete it and rerun the job that writes it") from exc
+    frames = [read_table(path) for path in args.inputs]
     merged = pd.concat([f for f in frames if len(f)], ignore_index=True)
     missing = set(args.sort) - set(merged.columns)
     if missing:

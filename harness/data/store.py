@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
-
-import torch
 
 from harness.data.datasets import SPLITS_FORMAT, TENSOR_KEYS, DataSplits
 from harness.data.imagenet import is_manifest, splits_from_manifest
 from harness.data.shapes import InputShape
 from harness.errors import HarnessError
 from harness.io import save_torch
+from harness.results.files import read_torch_file
+
 
 def save_splits(splits: DataSplits, path: str | Path) -> None:
     """One torch file (written atomically) with the tensors and plain metadata."""
@@ -27,10 +26,7 @@ def load_splits(path: str | Path) -> DataSplits:
     fix = f"rerun the prepare-data step (python -m harness prepare-data), or delete {path} so the pipeline rebuilds it"
     if not path.is_file():
         raise HarnessError(f"dataset file {path} does not exist; {fix}")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
-        raise HarnessError(f"dataset file {path} is truncated or unreadable ({type(exc).__name__}: {exc}); {fix}") from exc
+    saved = read_torch_file(path, "cpu", what="dataset file", fix=fix)
     if is_manifest(saved):  # ImageNet: prepare-data wrote a manifest of files on disk, not tensors
         return splits_from_manifest(saved, path)
     if not isinstance(saved, dict) or saved.get("format") != SPLITS_FORMAT:

@@ -116,3 +116,18 @@ def elapsed_seconds(root: str | Path, since: str) -> float | None:
     written = [p.stat().st_mtime for p in root.rglob("*")
                if p.is_file() and "report" not in p.relative_to(root).parts[:1]]
     return max(written) - start.stat().st_mtime if start.is_file() and written else None
+
+
+def read_torch_file(path: str | Path, map_location: Any = "cpu", *, what: str = "file", fix: str = "") -> Any:
+    """A torch file a job saved (checkpoint, resume state, prepared dataset), loaded safely
+    (weights_only: no code runs); a missing or unreadable one is an error naming it and `fix`."""
+    import torch
+
+    path = Path(path)
+    fix = fix or "delete it and rerun the step that writes it"
+    if not path.is_file():
+        raise HarnessError(f"{what} {path} does not exist; {fix}")
+    try:
+        return torch.load(path, weights_only=True, map_location=map_location)
+    except Exception as exc:  # truncated, foreign or tampered: torch and pickle raise many kinds
+        raise HarnessError(f"{what} {path} is truncated or unreadable ({type(exc).__name__}: {exc}); {fix}") from exc

@@ -29,7 +29,9 @@ from tqdm import tqdm
 from harness.data.datasets import DataSplits, on_device
 from harness.devices import Compute
 from harness.errors import HarnessError
-from harness.io import read_json, save_torch, write_csv, write_json
+from harness.io import save_torch, write_csv, write_json
+from harness.results.files import read_torch_file
+from harness.results.records import read_train_record
 from harness.method import Method
 from harness.paths import CHECKPOINT_NAME, RESUME_NAME, STALE_RESUME_NAME, TRAIN_RECORD_NAME
 from harness.scoring.bn_diagnostics import DIAGNOSTICS_NAME, GammaBaseline, diagnostics_frame
@@ -282,9 +284,10 @@ def _load_resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
     if not path.exists():
         return fresh
     try:
-        state = torch.load(path, weights_only=True, map_location=next(model.parameters()).device)
-    except Exception as exc:  # truncated or foreign file
-        raise HarnessError(f"cannot resume from {path}: {exc}. Delete it to restart this training from scratch.") from exc
+        state = read_torch_file(path, next(model.parameters()).device, what="resume file")
+    except HarnessError as exc:  # truncated or foreign file
+        raise HarnessError(f"cannot resume from {path}: {exc.__cause__}. Delete it to restart this training from "
+                           "scratch.") from exc
     saved_key = state.get("run") if isinstance(state, dict) else None
     if saved_key != run_key:
         stale = path.with_name(STALE_RESUME_NAME)
@@ -333,14 +336,16 @@ def trained_checkpoints(method: Method, supernet_dir: str | Path | None) -> list
     if not record.is_file():
         raise HarnessError(f"{record} is missing: the supernet of method {method.name!r} was not trained (or its "
                            "training did not finish); run train-supernet for it first")
-    return read_json(record)["checkpoints"]
+    return read_train_record(record, method.name).checkpoints
 
 
 def load_checkpoint(supernet: Supernet, path: Path) -> None:
     """Load supernet weights safely (weights_only); a missing or truncated file is a clear error."""
     if not path.exists():
         raise HarnessError(f"checkpoint {path} is missing; rerun the train-supernet step for this run")
+    state = read_torch_file(path, next(supernet.parameters()).device, what="checkpoint",
+                            fix="delete it and rerun train-supernet")
     try:
-        supernet.load_state_dict(torch.load(path, weights_only=True, map_location=next(supernet.parameters()).device))
+        supernet.load_state_dict(state)
     except Exception as exc:
         raise HarnessError(f"checkpoint {path} is unreadable ({exc}); delete it and rerun train-supernet") from exc

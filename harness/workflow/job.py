@@ -20,6 +20,7 @@ from harness.seeding import apply_determinism, derive_seed
 from harness.spaces.base import SearchSpace
 from harness.workflow.config import load_config
 from harness.workflow import runs
+from harness.results.files import read_arch_table
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
@@ -136,26 +137,6 @@ def setup_torch(device: str, threads: int) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise HarnessError("config device is 'cuda' but no CUDA device is available; set device: cpu or auto")
     return pin_device(torch.device(device))
-
-
-def read_arch_table(path: str | Path, columns: list[str]) -> pd.DataFrame:
-    """An architecture list (archs.csv or all_archs.csv) with at least `columns` and one row; a
-    missing, empty, header-only or column-short file is an error that says how to remake it."""
-    path = Path(path)
-    if not path.is_file():
-        raise HarnessError(f"architecture list {path} is missing; rerun the sample-archs step")
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise HarnessError(f"architecture list {path} is empty (not even a header); rerun the sample-archs step") from None
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise HarnessError(f"architecture list {path} lacks column(s) {missing} (has {list(frame.columns)}); "
-                           "rerun the sample-archs step")
-    if frame.empty:
-        raise HarnessError(f"architecture list {path} has a header but no rows: nothing to score or train; "
-                           "rerun the sample-archs step (config archs.count >= 2)")
-    return frame
 
 
 def read_archs(space: SearchSpace, path: str | Path) -> pd.DataFrame:
