@@ -32,6 +32,11 @@ relative to the results directory (config key `results_dir`, default `results`).
               methods "retraining-reliability" and "perfect-scorer": see harness.commands.correlate)
     report/index.html, report/correlations.csv, report/costs.csv, report/comparison.csv,
     report/verdicts.csv (harness.analysis.verdicts: claim, scope, measured, ci_low, ci_high, verdict, reason)
+    provenance/{stage}/{wildcards}.json       what each job ran with (host, CPU vector units, libraries,
+              torch's build and CPU capability, determinism settings, code version):
+              harness.environment.write_job_record
+    verification/verification.csv             the latest `python -m harness verify`: job, stage, outcome
+              (identical / within CI / differs), largest difference, what was compared
 """
 
 from __future__ import annotations
@@ -68,3 +73,5 @@ REPORT_COMPARISON = "report/comparison.csv"
 REPORT_VERDICTS = "report/verdicts.csv"
 REPORT_FIGURES = "report/figures"  # every figure of the report as a PNG
 REPORT_TABLES = "report/tables"  # every table of the report as Markdown and LaTeX
+JOB_RECORD = "provenance/{job}.json"  # what a job ran with (harness.environment.write_job_record)
+VERIFICATION = "verification/verification.csv"  # the latest `python -m harness verify` of the results

@@ -138,7 +138,10 @@ def _method_slice(config: Mapping[str, Any], method: str) -> dict[str, Any]:
 
 
 def _device_slice(config: Mapping[str, Any]) -> dict[str, Any]:
-    return {"device": config["device"], "threads": config["threads"]}
+    """Where and how a job computes; cpu_capability only when pinned (the specs, and hashes, of a
+    run that does not pin stay what they were)."""
+    pinned = {"cpu_capability": config["cpu_capability"]} if config.get("cpu_capability") else {}
+    return {"device": config["device"], "threads": config["threads"], **pinned}
 
 
 def _only(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
