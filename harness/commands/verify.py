@@ -16,10 +16,19 @@ ran with (RESULTS/provenance, harness.environment) decides what they should have
 A job that fails is *failed*; one whose inputs are not in RESULTS (a bundle made with
 --manifest-only) is *skipped*.
 
-Writes RESULTS/verification/verification.csv (paths.VERIFICATION: job, stage, outcome,
-largest_difference, compared, environment, detail, seconds) and a summary beside it, and prints
-a one-line summary. Exit status 1 when a job differs or failed (or a bundle's file was tampered
-with), else 0.
+Writes RESULTS/verification/verification.csv (paths.VERIFICATION) and a summary beside it
+(verification.json: when, the command, the seed, the counts, the verifying checkout's code), and
+prints a one-line summary. The table's columns:
+    job, stage          the plan's job id and stage (stage "bundle": a bundle's file check)
+    outcome             identical / within CI / differs / failed / skipped
+    largest_difference  0 when identical; in the same environment, the largest difference of the
+                        outputs' numbers (table cells, tensor elements); in another, of the
+                        compared statistic (tau; accuracy for final)
+    compared            what was compared
+    environment         same / different: what changed / not recorded
+    detail              the differing files and the statistic's values against their CIs
+    seconds             the job's re-execution and comparison
+Exit status 1 when a job differs or failed (or a bundle's file was tampered with), else 0.
 """
 
 from __future__ import annotations
@@ -175,10 +184,11 @@ def verify_job(spec: dict[str, Any], plan: Mapping[str, dict[str, Any]], config:
     else:
         judgement = reproduction.judge(context)
     detail = f"differing: {differing}; {judgement.detail}"
-    if same_env:
-        outcome, detail = DIFFERS, "same environment as the record, so identical outputs were due; " + detail
-    else:
-        outcome = WITHIN_CI if judgement.within else DIFFERS
+    if same_env:  # identical outputs were due: the difference that counts is the files'
+        gaps = [c.gap for c in compared if not c.identical and not math.isnan(c.gap)]
+        return _check(spec, DIFFERS, max(gaps, default=math.nan), "the outputs (same environment: identical was due)",
+                      env_text, detail, time.perf_counter() - started)
+    outcome = WITHIN_CI if judgement.within else DIFFERS
     return _check(spec, outcome, judgement.largest, judgement.compared, env_text, detail, time.perf_counter() - started)
 
 
@@ -203,12 +213,14 @@ def rescored_supernet(spec: dict[str, Any], plan: Mapping[str, dict[str, Any]], 
 
 
 def summary_line(rows: list[dict[str, Any]], seconds: float, where: Path) -> str:
-    counts = {outcome: sum(row["outcome"] == outcome for row in rows) for outcome in OUTCOMES}
-    jobs = sum(row["stage"] != "bundle" for row in rows)
+    jobs = [row for row in rows if row["stage"] != "bundle"]
+    counts = {outcome: sum(row["outcome"] == outcome for row in jobs) for outcome in OUTCOMES}
     shown = ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if counts[o] or o in (IDENTICAL, WITHIN_CI, DIFFERS))
-    tampered = sum(row["stage"] == "bundle" and row["outcome"] != IDENTICAL for row in rows)
-    bundle = f"; bundle: {tampered} file(s) tampered with or missing" if any(r["stage"] == "bundle" for r in rows) else ""
-    return f"verify: {jobs} job(s) re-executed in {seconds / 60:.1f} min: {shown}{bundle} ({where})"
+    bundle = [row for row in rows if row["stage"] == "bundle"]
+    problems = [row for row in bundle if row["outcome"] != IDENTICAL]
+    checked = (f"; bundle: {len(problems)} file(s) tampered with or missing" if problems
+               else f"; bundle: {bundle[0]['job']} match their sha256" if bundle else "")
+    return f"verify: {len(jobs)} job(s) re-executed in {seconds / 60:.1f} min: {shown}{checked} ({where})"
 
 
 def run(args: argparse.Namespace) -> int:
