@@ -70,6 +70,28 @@ def test_jobs_start_the_workflow_interpreter_or_the_configured_one(tmp_path):
     assert "a decoy python started" in (other / "results/smoke/logs/nats-tss/sample_archs.log").read_text()
 
 
+def test_cpu_capability_pins_every_job_and_enters_the_specs_that_compute(tmp_path):
+    """config cpu_capability: avx2 exports the pinning variables to every job (its record shows
+    them and torch's AVX2 kernels) and enters the training and scoring specs; unset, the specs
+    (and their hashes) are what they were."""
+    target = "results/smoke/nats-tss/archs.csv"
+    done = run_snakemake(target, "--cores", "1", "--configfile", str(ROOT / "config" / "smoke.yaml"), "--config",
+                         "cpu_capability=avx2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((tmp_path / "results/smoke" / environment.job_record_name("sample_archs:space=nats-tss")).read_text())
+    assert environment.CPU_PINS["avx2"].items() <= record["environment"]["variables"].items()
+    assert record["environment"]["torch"]["cpu_capability"] == "AVX2"
+    from harness.workflow.config import load_config
+    from harness.workflow.plan import build_plan
+
+    config = load_config(ROOT / "config" / "smoke.yaml")
+    plain = build_plan(config)
+    pinned = build_plan({**config, "cpu_capability": "avx2"})
+    train = "train_supernet:method=spos,seed=0,space=nats-tss"
+    assert pinned[train]["config"]["cpu_capability"] == "avx2" and "cpu_capability" not in plain[train]["config"]
+    assert pinned["prepare_data:"]["hash"] == plain["prepare_data:"]["hash"]  # data preparation does not compute in torch
+
+
 def test_job_commands_are_the_rules_commands(tmp_path):
     """job_command (what verify and bundle run and list) equals the shell command of every job
     that `snakemake --dry-run --printshellcmds` prints for the smoke plan (with the tests'
@@ -92,7 +114,12 @@ def test_job_commands_are_the_rules_commands(tmp_path):
         if "--spec" not in words:
             continue  # merge-csv and report: not planned jobs
         spec = json.loads(words[words.index("--spec") + 1])
-        assert job_command(plan[spec["id"]], plan, config).args == words[3:], spec["id"]
+        command = job_command(plan[spec["id"]], plan, config)
+        assert command.args == words[3:], spec["id"]
+        if spec["stage"] == "correlate":  # it also reads each run's scoring record: verify links them
+            scores = words[words.index("--scores") + 1: words.index("--groundtruth")]
+            records = {s.removeprefix("results/smoke/").replace("scores.csv", "scoring.json") for s in scores}
+            assert records <= set(command.inputs), spec["id"]  # all_scores.csv -> all_scoring.json too
         seen.add(spec["id"])
     assert seen == set(plan), sorted(set(plan) - seen)
     assert {s["stage"] for s in plan.values()} >= {"sample_all_archs", "score_all_archs", "retrain_shard", "correlate",
@@ -261,6 +288,11 @@ def test_same_content_leaves_out_wall_time_and_compares_tensors_bit_for_bit(tmp_
     (a / "r.json").write_text(json.dumps({"steps": 3, "checkpoints": [{"step": 3, "time_s": 1.0}]}))
     (b / "r.json").write_text(json.dumps({"steps": 3, "checkpoints": [{"step": 3, "time_s": 9.0}]}))
     assert same_content(a / "r.json", b / "r.json").identical
+    (a / "q.json").write_text(json.dumps({"source": {"path": "/one/checkout/harness/groundtruth/data/t.csv.xz"}}))
+    (b / "q.json").write_text(json.dumps({"source": {"path": "/another/harness/groundtruth/data/t.csv.xz"}}))
+    assert same_content(a / "q.json", b / "q.json").identical  # the same file of the code, another checkout
+    (b / "q.json").write_text(json.dumps({"source": {"path": "/another/harness/groundtruth/data/u.csv.xz"}}))
+    assert not same_content(a / "q.json", b / "q.json").identical
     weights = {"w": torch.arange(6, dtype=torch.float32)}
     torch.save(weights, a / "c.pt")
     torch.save({"w": weights["w"].clone()}, b / "c.pt")  # another file name inside the zip: bytes differ

@@ -1,10 +1,11 @@
 """Results bundles: one archive that another lab can check byte for byte and re-execute.
 
-Layout (NAME = harness-results-<commit[:10]>-<content hash[:10]>, the content hash over every
-bundled file's path and sha256):
+Layout (NAME = harness-results-<commit[:10]>-<content hash[:10]>: the commit the job records
+name (the bundling checkout's when they name several), the content hash over every bundled
+file's path and sha256):
 
     NAME/BUNDLE.json                 format, when and how it was made, the code version (commit,
-                                     dirty) at bundling and in the job records, the environment
+                                     dirty) in the job records and at bundling, the environment
                                      of the bundling process, the package lock, and every file
                                      with its sha256, size and whether the manifest lists it
     NAME/results/...                 the run's files at their places under results_dir: config
@@ -14,7 +15,7 @@ bundled file's path and sha256):
                                      records (provenance/), the report and the latest verification
     NAME/environment/requirements.txt   `name==version` of every installed distribution
     NAME/environment/torch.txt       torch.__config__.show() and parallel_info()
-    NAME/code/diff.patch             `git diff HEAD` when the tree was dirty
+    NAME/code/diff.patch             `git diff HEAD` of the bundling checkout when its tree was dirty
 
 The tar.gz is written reproducibly (sorted members, fixed owner and times), so its sha256 depends
 on its content only. `python -m harness verify NAME.tar.gz` unpacks it, checks every file
@@ -67,13 +68,15 @@ def git_diff(root: Path) -> str:
 
 def bundle_record(results: Path, files: dict[str, dict[str, Any]], job_codes: list[dict[str, Any]],
                   results_dir: str) -> dict[str, Any]:
-    code = environment.code_version()
+    here = environment.code_version()
+    run = job_codes[0] if len(job_codes) == 1 else here  # the code the jobs ran, when they agree
+    code = {"commit": run["commit"], "dirty": run["dirty"], "bundled_from": here, "in_job_records": job_codes}
     return {
         "format": FORMAT,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": ["python", "-m", "harness", *sys.argv[1:]],
         "results_dir": results_dir,
-        "code": {**code, "in_job_records": job_codes},
+        "code": code,
         "environment": environment.describe(),
         "torch": {k: v for k, v in environment.torch_build().items() if k not in ("show", "parallel")},
         "packages": environment.lock(),
@@ -114,7 +117,7 @@ def write_bundle(results: Path, names: list[str], listed: set[str], job_codes: l
          "".join(f"{k}=={v}\n" for k, v in record["packages"].items()).encode(), None),
         (f"{name}/environment/torch.txt", _torch_text().encode(), None),
     ]
-    if code["dirty"] is True:
+    if code["bundled_from"]["dirty"] is True:
         members.append((f"{name}/code/diff.patch", git_diff(Path(environment.__file__).resolve().parents[1]).encode(), None))
     members += [(f"{name}/{RESULTS}/{f}", None, results / f) for f in files]
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,8 @@
 Two runs of a job give *identical* outputs when every output file is the same apart from what
 cannot repeat (same_content):
   - .csv: byte for byte, after dropping the columns that hold wall time (TIMING_NAME);
-  - .json: equal after dropping the keys that hold wall time;
+  - .json: equal after dropping the keys that hold wall time, absolute paths into the code's
+    checkout (the bundled NATS-Bench table) compared relative to it;
   - .pt (torch.save): every tensor bit for bit, same dtype and shape; the archive's bytes are not
     compared, since torch.save names the zip records after the (temporary) file written;
   - other files: byte for byte.
@@ -30,6 +31,7 @@ from harness.workflow.plan import MANIFEST, PLAN
 # A column or key holds wall time (or something derived from it) when its name says so:
 # train_time_s, time_s, score_time_s, time_per_arch_s, load_seconds, analysis_time_s, ...
 TIMING_NAME = re.compile(r"(^|_)(time|seconds|wall|elapsed|duration|speedup)(_|$)|_s$")
+CODE_PATH = re.compile(r"/((?:harness|methods)/[^\s]+)$")  # a file of the code's own packages
 VERIFICATION_COLUMNS = ["job", "stage", "outcome", "largest_difference", "compared", "environment", "detail",
                         "seconds"]
 VERIFICATION_SUMMARY = str(Path(paths.VERIFICATION).with_suffix(".json"))
@@ -113,16 +115,24 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 @dataclass
 class FileComparison:
+    """gap: the largest difference of a differing file's numbers (cells, tensors); NaN when it
+    has none to measure, inf when its shape differs."""
+
     name: str
     identical: bool
     note: str = ""
+    gap: float = math.nan
 
 
 def _without_timing(value: Any) -> Any:
+    """A JSON record without its wall-time keys, and with absolute paths into a checkout of the
+    code (the bundled NATS-Bench table) made relative to it: another checkout reads the same file."""
     if isinstance(value, dict):
         return {k: _without_timing(v) for k, v in value.items() if not TIMING_NAME.search(str(k))}
     if isinstance(value, list):
         return [_without_timing(v) for v in value]
+    if isinstance(value, str) and value.startswith("/") and CODE_PATH.search(value):
+        return "<checkout>/" + CODE_PATH.search(value).group(1)
     return value
 
 
@@ -172,13 +182,13 @@ def same_content(expected: Path, actual: Path, name: str | None = None) -> FileC
         import torch
 
         equal, gap = _tensors_equal(torch.load(expected, weights_only=True), torch.load(actual, weights_only=True))
-        return FileComparison(name, equal, "" if equal else f"tensors differ by up to {gap:.3g}")
+        return FileComparison(name, equal, "" if equal else f"tensors differ by up to {gap:.3g}", gap)
     if expected.suffix == ".csv":
         equal = _csv_text(expected) == _csv_text(actual)
         if not equal:
             gap = table_difference(read_frame(expected), read_frame(actual))
             return FileComparison(name, False, f"cells differ by up to {gap:.3g}" if math.isfinite(gap)
-                                  else "rows, columns or text cells differ")
+                                  else "rows, columns or text cells differ", gap)
     elif expected.suffix == ".json":
         try:
             equal = _without_timing(json.loads(expected.read_text())) == _without_timing(json.loads(actual.read_text()))

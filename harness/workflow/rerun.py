@@ -134,8 +134,11 @@ def job_command(spec: Mapping[str, Any], plan: Mapping[str, Mapping[str, Any]], 
     if stage == "correlate":
         truth = wildcards(spec)["ground_truth"]
         every = truth.startswith("all-")
-        scores = [_run_path(paths.ALL_SCORES if every else paths.SCORES, run)
-                  for run in harness_plan.score_specs(plan, config, space, every)]
+        runs = harness_plan.score_specs(plan, config, space, every)
+        scores = [_run_path(paths.ALL_SCORES if every else paths.SCORES, run) for run in runs]
+        # correlate also reads each run's scoring record beside its scores (the method's parts:
+        # kind, baseline), which the rule does not declare
+        records = [_run_path(paths.ALL_SCORING_RECORD if every else paths.SCORING_RECORD, run) for run in runs]
         table = paths.GT_RETRAIN.format(space=space) if truth == "retrain" else f"{space}/groundtruth/{truth}.csv"
         part = paths.CORRELATION_PART.format(space=space, ground_truth=truth)
         record = paths.CORRELATION_RECORD.format(space=space, ground_truth=truth)
@@ -145,7 +148,7 @@ def job_command(spec: Mapping[str, Any], plan: Mapping[str, Mapping[str, Any]], 
                      "--ground-truth-name", spec["ground_truth"], "--output", at(part), "--record", at(record),
                      "--bootstrap", str(bootstrap), "--confidence", str(section["confidence"]),
                      "--topk", str(section["topk"]), "--seed", str(spec["config"]["seed"]), "--spec", text],
-                    inputs=[*scores, table], outputs=[part, record])
+                    inputs=[*scores, *records, table], outputs=[part, record])
     raise HarnessError(f"stage {stage!r} of job {spec['id']} has no command here (harness.workflow.rerun.job_command); "
                        "add it beside its rule")
 
