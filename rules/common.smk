@@ -16,16 +16,6 @@ from harness.io import write_json
 R = config["results_dir"]
 CONDA_ENV = "../environment.yml"
 PLAN = harness_plan.build_plan(config)
-# Jobs run `{PYTHON} -m harness`: make the package importable from this checkout in any
-# environment (local, --use-conda, SLURM jobs), installed or not. Each job writes its record of what
-# it ran with under the results directory (HARNESS_RESULTS: harness.environment), and runs with the
-# CPU code paths that config cpu_capability pins (set before torch loads; none when null).
-shell.prefix(
-    'export PYTHONPATH="{}:${{{{PYTHONPATH:-}}}}" HARNESS_RESULTS={}{}; '.format(
-        workflow.basedir, shlex.quote(R),
-        "".join(f" {k}={shlex.quote(v)}" for k, v in pin_variables(config.get("cpu_capability")).items()),
-    )
-)
 
 
 def job_interpreter(config, conda: bool) -> str:
@@ -38,7 +28,20 @@ def job_interpreter(config, conda: bool) -> str:
     return "python" if conda else sys.executable
 
 
+# Every job runs `"$HARNESS_PYTHON" -m harness ...`, HARNESS_PYTHON set here to job_interpreter(): a
+# shell variable, not the path itself in the rules, so that another checkout or environment (its
+# interpreter elsewhere) does not count as changed code (Snakemake's code rerun trigger). Also:
+# the package importable from this checkout in any environment (local, --use-conda, SLURM jobs),
+# installed or not; each job's record of what it ran with goes under the results directory
+# (HARNESS_RESULTS: harness.environment); the CPU code paths config cpu_capability pins (set
+# before torch loads; none when null).
 PYTHON = job_interpreter(config, DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method)
+shell.prefix(
+    'export PYTHONPATH="{}:${{{{PYTHONPATH:-}}}}" HARNESS_PYTHON={} HARNESS_RESULTS={}{}; '.format(
+        workflow.basedir, shlex.quote(PYTHON), shlex.quote(R),
+        "".join(f" {k}={shlex.quote(v)}" for k, v in pin_variables(config.get("cpu_capability")).items()),
+    )
+)
 
 
 def res(pattern, **wildcards):

@@ -18,7 +18,7 @@ rule correlate:
     benchmark:
         res("benchmarks/{space}/correlate-{ground_truth}.tsv")
     shell:
-        "{PYTHON:q} -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
+        "\"$HARNESS_PYTHON\" -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
         " --ground-truth-name {params.name} --output {output.table} --record {output.record} {params.settings}"
         " --spec {params.spec:q} > {log} 2>&1"
 
@@ -34,7 +34,7 @@ rule merge_correlations:
     log:
         res("logs/{space}/merge_correlations.log"),
     shell:
-        "{PYTHON:q} -m harness merge-csv --inputs {input} --output {output} > {log} 2>&1"
+        "\"$HARNESS_PYTHON\" -m harness merge-csv --inputs {input} --output {output} > {log} 2>&1"
 
 
 # Captions of `snakemake --report report.html` (or .zip), relative to this file.
@@ -69,5 +69,5 @@ rule report:
     benchmark:
         res("benchmarks/report.tsv")
     shell:
-        "{PYTHON:q} -m harness report --results {params.results} --manifest {input.manifest}"
+        "\"$HARNESS_PYTHON\" -m harness report --results {params.results} --manifest {input.manifest}"
         " --output $(dirname {output.html}) > {log} 2>&1"

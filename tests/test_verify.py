@@ -95,7 +95,8 @@ def test_cpu_capability_pins_every_job_and_enters_the_specs_that_compute(tmp_pat
 def test_job_commands_are_the_rules_commands(tmp_path):
     """job_command (what verify and bundle run and list) equals the shell command of every job
     that `snakemake --dry-run --printshellcmds` prints for the smoke plan (with the tests'
-    overrides: every stage), and each starts this interpreter."""
+    overrides: every stage), and each starts the workflow's interpreter ($HARNESS_PYTHON, set by
+    the rules' shell prefix: the other tests here show that it is this one)."""
     args = smoke_args(tmp_path, smoke_overrides())
     done = run_snakemake("results/smoke/plan.json", "--cores", "1", *args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -110,7 +111,7 @@ def test_job_commands_are_the_rules_commands(tmp_path):
             continue
         words = shlex.split(line.split("Shell command:", 1)[-1].strip())
         words = words[: words.index(">")]
-        assert words[:3] == [sys.executable, "-m", "harness"], words[:3]
+        assert words[:3] == ["$HARNESS_PYTHON", "-m", "harness"], words[:3]  # the rules' prefix sets it
         if "--spec" not in words:
             continue  # merge-csv and report: not planned jobs
         spec = json.loads(words[words.index("--spec") + 1])
