@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
     size = output.stat().st_size / 2**20
     print(f"wrote {output} ({len(names)} files, {size:.1f} MiB)\nsha256 {digest} (also in {output.name}.sha256)")
     if not codes:
-        print("note: no job records (RESULTS/provenance): the run predates them; verify compares these jobs by their "
-              "CIs, not byte for byte")
+        print("note: no job records (RESULTS/provenance): the run predates them; verify still finds identical outputs, "
+              "but judges any other by the recorded CIs, as it cannot tell whether the environment changed")
     elif any(code.get("dirty") is not False for code in codes):
         print("note: some jobs ran from a tree with uncommitted changes (see BUNDLE.json code.in_job_records)")
     return 0
