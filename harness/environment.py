@@ -6,7 +6,7 @@ every workflow job records them: the rules export HARNESS_RESULTS (the results d
 notes its spec (note_job, called by harness.workflow.job.job_spec) and, when it succeeds,
 `python -m harness` writes the job's record under it (write_job_record, at paths.JOB_RECORD):
 
-    {"job": id, "stage": ..., "hash": spec hash, "finished": ISO time, "environment": describe()}
+    {"job": id, "stage": ..., "hash": spec hash, "end_time": ISO time, "environment": describe()}
 
 `python -m harness verify` compares a recorded job's fingerprint() with its re-execution's: where
 they match the outputs must be identical; where they differ, within the recorded CIs. The bundle
@@ -238,7 +238,7 @@ def write_job_record(status: int) -> Path | None:
     from harness.io import write_json
 
     path = Path(results) / job_record_name(_noted["job"])
-    write_json({**_noted, "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    write_json({**_noted, "end_time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "environment": describe()}, path)
     return path
 
