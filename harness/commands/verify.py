@@ -220,7 +220,9 @@ def summary_line(rows: list[dict[str, Any]], seconds: float, where: Path) -> str
     problems = [row for row in bundle if row["outcome"] != IDENTICAL]
     checked = (f"; bundle: {len(problems)} file(s) tampered with or missing" if problems
                else f"; bundle: {bundle[0]['job']} match their sha256" if bundle else "")
-    return f"verify: {len(jobs)} job(s) re-executed in {seconds / 60:.1f} min: {shown}{checked} ({where})"
+    unrecorded = sum(row["environment"] == "not recorded" for row in jobs)
+    note = f"; {unrecorded} without a job record (a run from before them)" if unrecorded else ""
+    return f"verify: {len(jobs)} job(s) re-executed in {seconds / 60:.1f} min: {shown}{checked}{note} ({where})"
 
 
 def run(args: argparse.Namespace) -> int:
