@@ -65,14 +65,21 @@ def pin_variables(cpu_capability: str | None) -> dict[str, str]:
     return dict(CPU_PINS[cpu_capability])
 
 
-def check_pinned(spec: dict[str, Any]) -> None:
-    """A job whose spec pins cpu_capability must run with its variables set (before torch
-    loads, so the rules and verify set them); started without them it would compute with other
-    kernels than its spec says: an error naming the variables."""
+def spec_pins(spec: dict[str, Any]) -> dict[str, str]:
+    """The pinning variables a job's spec asks for (its config's cpu_capability, or its runs' for
+    a grouped scoring job)."""
     configs = [spec.get("config") or {}] + [run.get("config") or {} for run in spec.get("runs", [])]
     wanted: dict[str, str] = {}
     for config in configs:
         wanted.update(pin_variables(config.get("cpu_capability")))
+    return wanted
+
+
+def check_pinned(spec: dict[str, Any]) -> None:
+    """A job whose spec pins cpu_capability must run with its variables set (before torch
+    loads, so the rules and verify set them); started without them it would compute with other
+    kernels than its spec says: an error naming the variables."""
+    wanted = spec_pins(spec)
     wrong = {k: v for k, v in wanted.items() if os.environ.get(k) != v}
     if wrong:
         from harness.errors import HarnessError
@@ -177,11 +184,13 @@ def describe() -> dict[str, Any]:
 
 def fingerprint(environment: dict[str, Any]) -> dict[str, Any]:
     """The part of a describe() record that must match for a job's outputs to be identical byte
-    for byte: CPU model and vector units, interpreter and library versions, torch's build, its
-    chosen CPU capability, threads and determinism settings, GPUs, the pinning variables. Not the
-    host's name, the interpreter's path or the code version (the spec hash pins what runs)."""
+    for byte: the code version (commit, dirty), CPU model and vector units, interpreter and
+    library versions, torch's build, its chosen CPU capability, threads and determinism settings,
+    GPUs, the numeric variables. Not the host's name or the interpreter's path."""
     host, torch = environment.get("host", {}), environment.get("torch") or {}
+    code = environment.get("code") or {}
     return {
+        "code": {"commit": code.get("commit"), "dirty": code.get("dirty")},
         "machine": host.get("machine"), "cpu_model": host.get("cpu_model"), "cpu_vendor": host.get("cpu_vendor"),
         "vector_units": host.get("cpu_vector_units"),
         "python": (environment.get("python") or {}).get("version"),

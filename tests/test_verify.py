@@ -323,6 +323,9 @@ def test_environment_differences_name_what_changed_and_ignore_the_host_name():
     changed = environment.differences(here, other)
     assert any(c.startswith("vector_units:") for c in changed)
     assert any(c.startswith("variables.ATEN_CPU_CAPABILITY:") for c in changed)
+    other = json.loads(json.dumps(here))
+    other["code"]["commit"] = "0" * 40  # other code: identical outputs are not due either
+    assert [c.split(":")[0] for c in environment.differences(here, other)] == ["code.commit"]
 
 
 def test_a_pinned_job_refuses_to_start_without_its_variables(monkeypatch):
@@ -335,6 +338,11 @@ def test_a_pinned_job_refuses_to_start_without_its_variables(monkeypatch):
         monkeypatch.setenv(name, value)
     environment.check_pinned(spec)
     environment.check_pinned({"id": "x:", "config": {}})  # nothing pinned: nothing asked
+    group = {"id": "score_free:space=nats-tss", "config": {}, "runs": [spec]}  # a grouped job: its runs' pins
+    assert environment.spec_pins(group) == environment.CPU_PINS["avx2"]
+    monkeypatch.delenv("MKL_CBWR")
+    with pytest.raises(HarnessError, match="MKL_CBWR is not set"):
+        environment.check_pinned(group)
 
 
 def test_job_record_names():

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths
-from harness.environment import RESULTS_ENV, pin_variables
+from harness.environment import RESULTS_ENV, spec_pins
 from harness.errors import HarnessError
 from harness.workflow import plan as harness_plan
 
@@ -167,9 +167,8 @@ def job_environment(spec: Mapping[str, Any], results_dir: Path, recorded_variabl
     """The re-executed job's environment: this process's, the checkout on PYTHONPATH, the job's
     record going under `results_dir`, and the numeric settings the recorded job ran with (its
     pinned CPU paths, thread variables) over those of config cpu_capability."""
-    config = spec.get("config") or {}
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-            RESULTS_ENV: str(results_dir), **pin_variables(config.get("cpu_capability")), **recorded_variables}
+            RESULTS_ENV: str(results_dir), **spec_pins(dict(spec)), **recorded_variables}
 
 
 @dataclass
