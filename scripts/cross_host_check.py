@@ -51,7 +51,9 @@ VARIANTS = {
     "AVX2 host, pinned": {**AVX2_HOST, **CPU_PINS["avx2"]},
 }
 PAIRS = [("this host", "AVX2 host"), ("this host, pinned", "AVX2 host, pinned"), ("this host", "this host, pinned")]
-CONFIG = {
+CONFIG = {  # config/config.yaml's network and data, one SPOS supernet trained for one epoch, 4 archs retrained
+    "dataset": {"name": "fashion-mnist", "resolution": 16, "train_images": 10000, "val_images": 2000,
+                "test_images": 10000, "augment": False},
     "spaces": {"nats-tss": {"C": 8, "N": 1}}, "methods": ["spos"], "seeds_by_kind": {"supernet": 1},
     "archs": {"spaces": ["nats-tss"], "count": 4}, "supernet": {"epochs": 1, "curve_points": 1},
     "groundtruth": {"epochs": 1, "repeat_archs": 0, "shards": 1}, "search": {"spaces": []},
@@ -73,6 +75,7 @@ def harness(args: list[str], extra: dict[str, str], cwd: Path) -> float:
 
 
 def prepare(workdir: Path) -> dict[str, Path]:
+    workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump({**CONFIG, "results_dir": str(workdir / "results")}))
     specs = {}
     for job in ("prepare_data:", "sample_archs:space=nats-tss", TRAIN, SHARD):
