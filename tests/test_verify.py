@@ -351,3 +351,90 @@ def test_job_record_names():
             == "provenance/score/method=spos,seed=0,space=nats-tss.json")
     with pytest.raises(HarnessError):
         environment.job_record_name("score:method=../../x")
+
+
+# --------------------------------------------------------------------- judges, synthetic records
+
+
+def judged(tmp_path: Path, spec: dict, files: dict[str, tuple[object, object]], plan: dict | None = None):
+    """Write recorded and re-executed versions of `files` (relative name -> (recorded, rerun):
+    DataFrame or JSON-able) and judge the spec's stage."""
+    from harness.analysis.reproduction import Context, judge
+
+    recorded, rerun = tmp_path / "recorded", tmp_path / "rerun"
+    for name, versions in files.items():
+        for root, content in zip((recorded, rerun), versions):
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, pd.DataFrame):
+                content.to_csv(path, index=False)
+            else:
+                path.write_text(json.dumps(content))
+    compared = [same_content(recorded / name, rerun / name, name) for name in files]
+    return judge(Context(spec, plan or {spec["id"]: spec}, {}, recorded, rerun, compared))
+
+
+def test_search_is_within_ci_when_it_finds_the_same_architectures(tmp_path):
+    spec = {"id": "search:method=m,seed=0,space=s", "stage": "search", "space": {"name": "s"},
+            "method": {"name": "m"}, "seed": 0}
+
+    def record(archs, scores):
+        top = [{"arch_str": a, "score": s} for a, s in zip(archs, scores)]
+        return {"evolution": {"top": top}, "random": {"top": top}}
+
+    name = paths.SEARCH.format(space="s", method="m", seed=0)
+    same = judged(tmp_path / "a", spec, {name: (record(["x", "y"], [0.5, 0.4]), record(["x", "y"], [0.5001, 0.4]))})
+    assert same.within and same.largest == pytest.approx(1e-4)
+    other = judged(tmp_path / "b", spec, {name: (record(["x", "y"], [0.5, 0.4]), record(["y", "x"], [0.5, 0.4]))})
+    assert other.within is False and "different top-2" in other.detail
+
+
+def test_correlate_rows_are_judged_by_their_recorded_cis(tmp_path):
+    spec = {"id": "correlate:ground_truth=retrain,space=s", "stage": "correlate", "space": {"name": "s"},
+            "ground_truth": "retrain"}
+    base = {"method": ["a", "b"], "seed": [0, 0], "checkpoint": [2, 2], "metric": ["kendall_tau"] * 2,
+            "relation": [None, None], "value": [0.30, 0.10], "ci_low": [0.10, -0.2], "ci_high": [0.50, 0.4]}
+    recorded = pd.DataFrame(base)
+    inside = recorded.assign(value=[0.45, -0.1])
+    name = paths.CORRELATION_PART.format(space="s", ground_truth="retrain")
+    found = judged(tmp_path / "a", spec, {name: (recorded, inside)})
+    assert found.within and found.largest == pytest.approx(0.2)
+    outside = recorded.assign(value=[0.55, 0.1])
+    found = judged(tmp_path / "b", spec, {name: (recorded, outside)})
+    assert found.within is False and "1 of 2 outside" in found.detail
+
+
+def test_final_accuracy_is_judged_by_the_prediction_interval_over_seeds(tmp_path):
+    specs = {f"final:method=m,seed={s},space=s": {"id": f"final:method=m,seed={s},space=s", "stage": "final",
+                                                  "space": {"name": "s"}, "method": {"name": "m"}, "seed": s}
+             for s in (0, 1, 2)}
+    accuracy = {0: 0.80, 1: 0.82, 2: 0.81}  # mean 0.81, sd 0.01: interval 0.81 +- 4.303 * 0.01 * sqrt(4/3)
+    files = {paths.FINAL.format(space="s", method="m", seed=s): (pd.DataFrame({"rank": [0], "test_acc": [a]}),) * 2
+             for s, a in accuracy.items()}
+    mine = paths.FINAL.format(space="s", method="m", seed=0)
+    spec = specs["final:method=m,seed=0,space=s"]
+    files[mine] = (files[mine][0], pd.DataFrame({"rank": [0], "test_acc": [0.85]}))
+    assert judged(tmp_path / "a", spec, files, specs).within  # 0.81 + 0.0497 = 0.8597
+    files[mine] = (files[mine][0], pd.DataFrame({"rank": [0], "test_acc": [0.87]}))
+    found = judged(tmp_path / "b", spec, files, specs)
+    assert found.within is False and found.largest == pytest.approx(0.07)
+    one = judged(tmp_path / "c", spec, {mine: files[mine]}, {spec["id"]: spec})
+    assert one.within is None and "one searched seed" in one.detail
+
+
+def test_an_emulated_host_without_avx512_is_within_the_recorded_cis(smoke_run, tmp_path):
+    """The smoke run verified as if on an AVX2-only host (the variables that cap torch's and
+    oneDNN's kernels): nothing may differ; where this host has AVX-512, training jobs are not
+    identical but within the CIs, and every row names the changed capability."""
+    results = copy_of(smoke_run, tmp_path)
+    env = {**unactivated_env(), "PYTHONPATH": str(ROOT), "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+           "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+    stages = ["train_supernet", "retrain_shard", "final", "score"]
+    done = subprocess.run([sys.executable, "-m", "harness", "verify", str(results), *[f"--stage={s}" for s in stages]],
+                          capture_output=True, text=True, env=env, timeout=1800)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    table = verification(results)
+    assert set(table["outcome"]) <= {"identical", "within CI"}, table.to_string()
+    if torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
+        assert (table["environment"].str.contains("cpu_capability")).all()
+        assert table.loc[table["stage"] == "train_supernet", "outcome"].eq("within CI").all()

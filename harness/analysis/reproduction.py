@@ -48,7 +48,7 @@ import pandas as pd
 from harness import paths
 from harness.analysis.correlation import PERFECT_SCORER, RETRAINING_RELIABILITY, mean_truth, seed_accuracies
 from harness.analysis.metrics import kendall_tau
-from harness.results.compare import read_frame, read_record, table_difference
+from harness.results.compare import FileComparison, read_frame, read_record
 from harness.workflow import plan as harness_plan
 
 EXACT_STAGES = ("prepare_data", "sample_archs", "sample_all_archs", "nats_bench_groundtruth")
@@ -68,15 +68,15 @@ class Judgement:
 
 @dataclass
 class Context:
-    """A re-executed job: its spec, the plan and config of the run, the recorded results and the
-    re-execution's results (outputs at the same relative paths)."""
+    """A re-executed job: its spec, the plan and config of the run, the recorded results, the
+    re-execution's results (outputs at the same relative paths) and how each output compared."""
 
     spec: Mapping[str, Any]
     plan: Mapping[str, Mapping[str, Any]]
     config: Mapping[str, Any]
     recorded: Path
     rerun: Path
-    outputs: list[str]
+    compared: list[FileComparison]  # each output file, recorded vs re-executed
 
 
 # ------------------------------------------------------------------------------ tau vs CI
@@ -229,7 +229,7 @@ def judge_correlate(ctx: Context) -> Judgement:
     old, new = (read_frame(root / part) for root in (ctx.recorded, ctx.rerun))
     if old.empty and new.empty:
         return Judgement(True, 0.0, "correlation rows", "both empty")
-    old, new = (frame.assign(relation=frame["relation"].fillna("")).set_index(keys) for frame in (old, new))
+    old, new = (frame.assign(relation=frame["relation"].astype(object).fillna("")).set_index(keys) for frame in (old, new))
     if set(old.index) != set(new.index):
         return Judgement(False, math.inf, "correlation rows", "different rows (methods, seeds, checkpoints or metrics)")
     checks = [TauCheck(" ".join(map(str, key)), float(new.loc[key, "value"]), float(row["value"]),
@@ -287,14 +287,9 @@ def judge_final(ctx: Context) -> Judgement:
 
 
 def judge_exact(ctx: Context) -> Judgement:
-    largest = 0.0
-    for name in ctx.outputs:
-        if name.endswith(".csv"):
-            largest = max(largest, table_difference(read_frame(ctx.recorded / name), read_frame(ctx.rerun / name)))
-        else:
-            largest = math.nan if largest == 0.0 else largest
-    return Judgement(None, largest, "the outputs themselves (no CI: a lookup or integer draw must be identical)",
-                     "outputs differ")
+    gaps = [c.gap for c in ctx.compared if not c.identical and not math.isnan(c.gap)]
+    return Judgement(None, max(gaps, default=math.nan),
+                     "the outputs themselves (no CI: a lookup or integer draw must be identical)", "outputs differ")
 
 
 JUDGES: dict[str, Callable[[Context], Judgement]] = {

@@ -178,7 +178,7 @@ def verify_job(spec: dict[str, Any], plan: Mapping[str, dict[str, Any]], config:
     if all(c.identical for c in compared):
         return _check(spec, IDENTICAL, 0.0, f"{len(outputs)} output file(s)", env_text, "", time.perf_counter() - started)
     differing = "; ".join(f"{c.name} ({c.note})" for c in compared if not c.identical)
-    context = reproduction.Context(spec, plan, config, results, done.results, outputs)
+    context = reproduction.Context(spec, plan, config, results, done.results, compared)
     if spec["stage"] == "train_supernet":
         judgement = rescored_supernet(spec, plan, config, results, folder, context, variables)
     else:
