@@ -35,6 +35,9 @@ relative to the results directory (config key `results_dir`, default `results`).
     report/provenance.json    the provenance job's output (harness.commands.provenance)
     report/index.html         the rendered page (harness.report.render)
     verification/verification.csv   the latest verify of this folder (harness.commands.verify)
+    provenance/{stage}/{wildcards}.json       what each job ran with (host, CPU vector units, libraries,
+              torch's build and CPU capability, determinism settings, code version):
+              harness.environment.write_job_record
 """
 
 from __future__ import annotations
@@ -73,4 +76,5 @@ REPORT_FIGURES = "report/figures"  # every figure of the report as a PNG
 REPORT_TABLES = "report/tables"  # every table of the report as CSV (as shown), Markdown and LaTeX
 REPORT_OUTLINE = "report/outline.json"  # the page's blocks in order (harness.report.outline)
 REPORT_PROVENANCE = "report/provenance.json"  # code version, machine, libraries, determinism (provenance job)
-VERIFICATION = "verification/verification.csv"  # the latest `python -m harness verify` of this results folder
+JOB_RECORD = "provenance/{job}.json"  # what a job ran with (harness.environment.write_job_record)
+VERIFICATION = "verification/verification.csv"  # the latest `python -m harness verify` of the results

@@ -3,17 +3,45 @@
 # its job's spec to the command as a param, so Snakemake reruns the job when the spec changes
 # (params are a rerun trigger) and its dependents through their inputs; nothing else does.
 import os
+import shlex
+import sys
+
+from snakemake.settings.types import DeploymentMethod
 
 import harness.paths as P
 from harness.workflow import plan as harness_plan
+from harness.environment import pin_variables
 from harness.io import write_json
 
 R = config["results_dir"]
 CONDA_ENV = "../environment.yml"
 PLAN = harness_plan.build_plan(config)
-# Jobs run `python -m harness`: make the package importable from this checkout in any
-# environment (local, --use-conda, SLURM jobs), installed or not.
-shell.prefix('export PYTHONPATH="{}:${{{{PYTHONPATH:-}}}}"; '.format(workflow.basedir))
+
+
+def job_interpreter(config, conda: bool) -> str:
+    """The Python every job runs: config `python`, else (with --use-conda) the job's conda
+    environment's `python`, else the interpreter running this workflow. Never whatever `python` the
+    PATH happens to hold: `.venv/bin/snakemake` without an activated environment would start the
+    system's, which lacks the project's packages."""
+    if config.get("python"):
+        return config["python"]
+    return "python" if conda else sys.executable
+
+
+# Every job runs `"$HARNESS_PYTHON" -m harness ...`, HARNESS_PYTHON set here to job_interpreter(): a
+# shell variable, not the path itself in the rules, so that another checkout or environment (its
+# interpreter elsewhere) does not count as changed code (Snakemake's code rerun trigger). Also:
+# the package importable from this checkout in any environment (local, --use-conda, SLURM jobs),
+# installed or not; each job's record of what it ran with goes under the results directory
+# (HARNESS_RESULTS: harness.environment); the CPU code paths config cpu_capability pins (set
+# before torch loads; none when null).
+PYTHON = job_interpreter(config, DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method)
+shell.prefix(
+    'export PYTHONPATH="{}:${{{{PYTHONPATH:-}}}}" HARNESS_PYTHON={} HARNESS_RESULTS={}{}; '.format(
+        workflow.basedir, shlex.quote(PYTHON), shlex.quote(R),
+        "".join(f" {k}={shlex.quote(v)}" for k, v in pin_variables(config.get("cpu_capability")).items()),
+    )
+)
 
 
 def res(pattern, **wildcards):

@@ -28,4 +28,4 @@ rule prepare_data:
     benchmark:
         res("benchmarks/prepare_data.tsv")
     shell:
-        "python -m harness prepare-data --spec {params.spec:q} --output {output.data} --meta {output.meta} > {log} 2>&1"
+        "\"$HARNESS_PYTHON\" -m harness prepare-data --spec {params.spec:q} --output {output.data} --meta {output.meta} > {log} 2>&1"

@@ -17,7 +17,7 @@ rule retrain_shard:
     benchmark:
         res("benchmarks/{space}/groundtruth/shard{shard}.tsv")
     shell:
-        "python -m harness retrain --spec {params.spec:q}"
+        "\"$HARNESS_PYTHON\" -m harness retrain --spec {params.spec:q}"
         " --data {input.data} --archs {input.archs} --output {output} --threads {threads} > {log} 2>&1"
 
 
@@ -31,7 +31,7 @@ rule merge_groundtruth:
     log:
         res("logs/{space}/groundtruth/merge.log"),
     shell:
-        "python -m harness merge-csv --inputs {input} --output {output} --sort arch_id repetition > {log} 2>&1"
+        "\"$HARNESS_PYTHON\" -m harness merge-csv --inputs {input} --output {output} --sort arch_id repetition > {log} 2>&1"
 
 
 # The source (configured CSV or archive, else $TORCH_HOME) is looked for inside the job; a job
@@ -51,5 +51,5 @@ rule nats_bench_groundtruth:
     log:
         res("logs/{space}/groundtruth/{all}nats-bench-{dataset}.log"),
     shell:
-        "python -m harness groundtruth query --spec {params.spec:q} --archs {input.archs}"
+        "\"$HARNESS_PYTHON\" -m harness groundtruth query --spec {params.spec:q} --archs {input.archs}"
         " --output {output.table} --record {output.record} > {log} 2>&1"

@@ -18,8 +18,9 @@ rule correlate:
     benchmark:
         res("benchmarks/{space}/correlate-{ground_truth}.tsv")
     shell:
-        "python -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
-        " --ground-truth-name {params.name} --output {output.table} --record {output.record} {params.settings} > {log} 2>&1"
+        "\"$HARNESS_PYTHON\" -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
+        " --ground-truth-name {params.name} --output {output.table} --record {output.record} {params.settings}"
+        " --spec {params.spec:q} > {log} 2>&1"
 
 
 rule merge_correlations:
@@ -33,7 +34,7 @@ rule merge_correlations:
     log:
         res("logs/{space}/merge_correlations.log"),
     shell:
-        "python -m harness merge-csv --inputs {input} --output {output} > {log} 2>&1"
+        "\"$HARNESS_PYTHON\" -m harness merge-csv --inputs {input} --output {output} > {log} 2>&1"
 
 
 # Captions of `snakemake --report report.html` (or .zip), relative to this file.
@@ -60,7 +61,7 @@ rule provenance:
     log:
         res("logs/provenance.log"),
     shell:
-        "python -m harness provenance --results {params.results} --output {output} > {log} 2>&1"
+        "\"$HARNESS_PYTHON\" -m harness provenance --results {params.results} --output {output} > {log} 2>&1"
 
 
 rule analyse:
@@ -86,7 +87,7 @@ rule analyse:
     benchmark:
         res("benchmarks/analyse.tsv")
     shell:
-        "python -m harness analyse --results {params.results} --manifest {input.manifest}"
+        "\"$HARNESS_PYTHON\" -m harness analyse --results {params.results} --manifest {input.manifest}"
         " --output $(dirname {output.outline}) > {log} 2>&1"
 
 
@@ -107,4 +108,4 @@ rule report:
     benchmark:
         res("benchmarks/report.tsv")
     shell:
-        "python -m harness report --results {params.results} --output $(dirname {output.html}) > {log} 2>&1"
+        "\"$HARNESS_PYTHON\" -m harness report --results {params.results} --output $(dirname {output.html}) > {log} 2>&1"

@@ -16,7 +16,7 @@ rule search:
     benchmark:
         res("benchmarks/{space}/{method}/seed{seed}/search.tsv")
     shell:
-        "python -m harness search --spec {params.spec:q} --data {input.data} --supernet-dir {params.supernet_dir}"
+        "\"$HARNESS_PYTHON\" -m harness search --spec {params.spec:q} --data {input.data} --supernet-dir {params.supernet_dir}"
         " --output {output} --threads {threads} > {log} 2>&1"
 
 
@@ -39,5 +39,5 @@ rule final:
     benchmark:
         res("benchmarks/{space}/{method}/seed{seed}/final.tsv")
     shell:
-        "python -m harness final --spec {params.spec:q} --data {input.data} --search {input.search} --output {output}"
+        "\"$HARNESS_PYTHON\" -m harness final --spec {params.spec:q} --data {input.data} --search {input.search} --output {output}"
         " --threads {threads} > {log} 2>&1"

@@ -8,7 +8,7 @@ rule sample_archs:
     log:
         res("logs/{space}/sample_archs.log"),
     shell:
-        "python -m harness sample-archs --spec {params.spec:q} --output {output} > {log} 2>&1"
+        "\"$HARNESS_PYTHON\" -m harness sample-archs --spec {params.spec:q} --output {output} > {log} 2>&1"
 
 
 rule train_supernet:
@@ -30,7 +30,7 @@ rule train_supernet:
     benchmark:
         res("benchmarks/{space}/{method}/seed{seed}/train_supernet.tsv")
     shell:
-        "python -m harness train-supernet --spec {params.spec:q} --data {input.data} --outdir {params.outdir}"
+        "\"$HARNESS_PYTHON\" -m harness train-supernet --spec {params.spec:q} --data {input.data} --outdir {params.outdir}"
         " --threads {threads} --no-progress > {log} 2>&1"
 
 
@@ -53,7 +53,7 @@ rule score:
     benchmark:
         res("benchmarks/{space}/{method}/seed{seed}/score.tsv")
     shell:
-        "python -m harness score --spec {params.spec:q} --data {input.data} --archs {input.archs}"
+        "\"$HARNESS_PYTHON\" -m harness score --spec {params.spec:q} --data {input.data} --archs {input.archs}"
         " --supernet-dir {params.supernet_dir} --output {output.scores} --record {output.record}"
         " --threads {threads} > {log} 2>&1"
 
@@ -68,7 +68,7 @@ rule sample_all_archs:
     log:
         res("logs/{space}/sample_all_archs.log"),
     shell:
-        "python -m harness sample-archs --all --spec {params.spec:q} --output {output} > {log} 2>&1"
+        "\"$HARNESS_PYTHON\" -m harness sample-archs --all --spec {params.spec:q} --output {output} > {log} 2>&1"
 
 
 rule score_all_archs:
@@ -90,7 +90,7 @@ rule score_all_archs:
     benchmark:
         res("benchmarks/{space}/{method}/seed{seed}/score_all_archs.tsv")
     shell:
-        "python -m harness score --spec {params.spec:q} --data {input.data} --archs {input.archs}"
+        "\"$HARNESS_PYTHON\" -m harness score --spec {params.spec:q} --data {input.data} --archs {input.archs}"
         " --supernet-dir {params.supernet_dir} --output {output.scores} --record {output.record}"
         " --threads {threads} --final-only > {log} 2>&1"
 
@@ -130,5 +130,5 @@ for _group in [spec for group in harness_plan.SCORE_GROUPS for spec in planned(g
         benchmark:
             res(f"benchmarks/{_space}/{_group['stage']}.tsv")
         shell:
-            "python -m harness score --spec {params.spec:q} --data {input.data} --archs {input.archs}{params.options}"
+            "\"$HARNESS_PYTHON\" -m harness score --spec {params.spec:q} --data {input.data} --archs {input.archs}{params.options}"
             " --output {output.scores} --record {output.records} --threads {threads} > {log} 2>&1"

@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -56,9 +58,24 @@ ROOT = Path(__file__).resolve().parents[1]
 SMOKE_CONFIG = ROOT / "config" / "smoke.yaml"
 
 
+def unactivated_env() -> dict[str, str]:
+    """The environment of a user who runs the venv's snakemake without activating the venv: a
+    `python` that is not the project's first on the PATH (it fails when started), then the
+    system's folders. Jobs that started the PATH's `python` would fail (issue 25)."""
+    decoy = Path(tempfile.gettempdir()) / f"harness-decoy-python-{os.getuid()}"
+    decoy.mkdir(exist_ok=True)
+    for name in ("python", "python3"):
+        script = decoy / name
+        script.write_text("#!/bin/sh\necho 'a decoy python started: jobs must run the workflow interpreter' >&2\nexit 97\n")
+        script.chmod(0o755)
+    return {**os.environ, "PATH": f"{decoy}:/usr/bin:/bin"}
+
+
 def run_snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
-                          cwd=cwd, capture_output=True, text=True)
+    """This interpreter's Snakemake (as `.venv/bin/snakemake` is run), with a PATH whose `python`
+    is not the project's (unactivated_env)."""
+    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
+                          cwd=cwd, capture_output=True, text=True, env=unactivated_env())
 
 
 def smoke_overrides() -> dict:
@@ -79,13 +96,16 @@ def smoke_args(workdir: Path, overrides: dict | None = None) -> list[str]:
 
 
 def smoke_command(workdir: Path, overrides: dict, *options: str) -> list[str]:
-    """`snakemake OPTIONS --configfile config/smoke.yaml OVERRIDES.yaml`."""
-    return ["snakemake", "--snakefile", str(ROOT / "Snakefile"), *options, *smoke_args(workdir, overrides)]
+    """`snakemake OPTIONS --configfile config/smoke.yaml OVERRIDES.yaml` (this interpreter's Snakemake)."""
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *options,
+            *smoke_args(workdir, overrides)]
 
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> Path:
-    """The smoke workflow on smoke_overrides(); shared by the workflow, plan, report and browser tests."""
+    """The smoke workflow on smoke_overrides(); shared by the workflow, plan, report and browser tests.
+    Run as a user who did not activate the environment would (run_snakemake): it passes only if
+    every job starts the workflow's interpreter."""
     workdir = tmp_path_factory.mktemp("smoke")
     done = run_snakemake("--cores", "2", *smoke_args(workdir), cwd=workdir)
     assert done.returncode == 0, done.stderr[-4000:]

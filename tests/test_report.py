@@ -168,11 +168,11 @@ def test_html_is_self_contained_with_tables_figures_and_provenance(built):
 
 def test_cpu_model_reads_the_first_model_name_of_cpuinfo(monkeypatch):
     cpuinfo = "processor\t: 0\nvendor_id\t: X\nmodel name\t: Example CPU 9000 @ 3.0GHz\n\nprocessor\t: 1\nmodel name\t: Other\n"
-    assert environment.cpu_model(cpuinfo) == "Example CPU 9000 @ 3.0GHz"
+    assert environment.cpu_info(cpuinfo)["model"] == "Example CPU 9000 @ 3.0GHz"
     monkeypatch.setattr(environment.platform, "processor", lambda: "")
-    assert environment.cpu_model("processor\t: 0\nmodel name\t:   \n") == "unknown"  # no name: say so
+    assert environment.cpu_info("processor\t: 0\nmodel name\t:   \n")["model"] == "unknown"  # no name: say so
     monkeypatch.setattr(environment.platform, "processor", lambda: "arm")
-    assert environment.cpu_model("") == "arm"
+    assert environment.cpu_info("")["model"] == "arm"
 
 
 def test_verdicts_come_first_then_one_figure(built):

@@ -25,7 +25,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = optional_json(args.results / paths.RUN_CONFIG)
     elapsed = elapsed_seconds(args.results, since=paths.RUN_CONFIG)
-    code = {**environment.git_state(), "workflow command": args.workflow_command or "(not given)",
+    version = environment.code_version()
+    code = {"commit": str(version["commit"])[:12], "dirty": str(version["dirty"]), "workflow command": args.workflow_command or "(not given)",
             "provenance command": " ".join(["python -m harness", *sys.argv[1:]]), "results": str(args.results)}
     if elapsed is not None:
         code["wall time: run_config.json to the last result (s)"] = f"{elapsed:,.0f}"

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from harness.devices import Compute, pin_device
+from harness.environment import check_pinned, note_job
 from harness.errors import HarnessError
 from harness.method import Method
 from harness.seeding import apply_determinism, derive_seed
@@ -58,6 +59,8 @@ def job_spec(args: argparse.Namespace, stage: str, *also: str) -> dict[str, Any]
         if spec.get("hash") != plan.content_hash(spec):
             raise HarnessError("--spec was edited after planning (its hash does not match its content); "
                                "change the config instead and plan again")
+        note_job(spec)  # the job's record of what it ran with (harness.environment)
+        check_pinned(spec)
         return spec
     if not args.config:
         raise HarnessError("pass --spec, or --config with the job's names")
@@ -65,7 +68,10 @@ def job_spec(args: argparse.Namespace, stage: str, *also: str) -> dict[str, Any]
     missing = [f"--{n}" for n, v in names.items() if hasattr(args, n) and v is None]
     if missing:
         raise HarnessError(f"with --config, also pass {' '.join(missing)} (or pass --spec)")
-    return plan.stage_spec(load_config(args.config), stage, **{k: v for k, v in names.items() if hasattr(args, k)})
+    spec = plan.stage_spec(load_config(args.config), stage, **{k: v for k, v in names.items() if hasattr(args, k)})
+    note_job(spec)
+    check_pinned(spec)
+    return spec
 
 
 def _read_text(path: Path) -> str:

@@ -139,9 +139,11 @@ def _method_slice(config: Mapping[str, Any], method: str) -> dict[str, Any]:
 
 def _device_slice(config: Mapping[str, Any]) -> dict[str, Any]:
     """Where and how a job computes: device, threads, the determinism switch and the training
-    precision / memory format (harness.workflow.job.setup_job applies them). jobs_per_gpu is not
-    here: how many jobs share a GPU changes no result, so it reruns nothing."""
-    return {key: config[key] for key in ("device", "threads", "deterministic", "bf16", "channels_last")}
+    precision / memory format (harness.workflow.job.setup_job applies them); cpu_capability only
+    when pinned (the specs, and hashes, of a run that does not pin stay what they were). jobs_per_gpu
+    is not here: how many jobs share a GPU changes no result, so it reruns nothing."""
+    pinned = {"cpu_capability": config["cpu_capability"]} if config.get("cpu_capability") else {}
+    return {**{key: config[key] for key in ("device", "threads", "deterministic", "bf16", "channels_last")}, **pinned}
 
 
 def _only(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
