@@ -18,7 +18,10 @@ rule correlate:
     benchmark:
         res("benchmarks/{space}/correlate-{ground_truth}.tsv")
     shell:
-        "\"$HARNESS_PYTHON\" -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
+        # one BLAS thread: the statistics are single-threaded numpy, and a BLAS pool per job
+        # oversubscribes the cores (measured: 2x the CPU seconds on 2 cores)
+        "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1"
+        " \"$HARNESS_PYTHON\" -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
         " --ground-truth-name {params.name} --output {output.table} --record {output.record} {params.settings}"
         " --spec {params.spec:q} > {log} 2>&1"
 

@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from harness.analysis import correlation
-from harness.analysis.structure_control import METRIC_NAME, conv_counts, kendall_tau_within_strata, within_strata_ci
+from harness.analysis.structure_control import (METRIC_NAME, conv_counts, counting_space, kendall_tau_within_strata,
+                                                within_strata_ci)
 
 
 def _pairwise(x, y, s) -> float:
@@ -99,13 +100,21 @@ def test_undefined_cases_are_nan() -> None:
         kendall_tau_within_strata([1, 2], [1, 2, 3], [0, 0])
 
 
-def test_conv_counts_read_off_arch_strings() -> None:
+def test_conv_counts_come_from_the_space() -> None:
     tss = ["|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|",
            "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"]
-    assert conv_counts("nats-tss", tss).tolist() == [3.0, 0.0]
-    assert conv_counts("spos-mobilenet", ["[0,-1,5,-1]", "[1, 2, 3, 4]"]).tolist() == [2.0, 4.0]
-    assert conv_counts("nats-sss", ["8:16:24:32:40"]).tolist() == [5.0]
-    assert conv_counts("unknown-space", ["x"]) is None
+    assert conv_counts(counting_space("nats-tss"), tss).tolist() == [3.0, 0.0]
+    mobilenet = counting_space("spos-mobilenet")
+    rng = np.random.default_rng(0)
+    archs = [mobilenet.sample(rng) for _ in range(5)]
+    expected = [sum(token.strip() != "-1" for token in mobilenet.encode(a).strip("[]").split(",")) for a in archs]
+    assert conv_counts(mobilenet, [mobilenet.encode(a) for a in archs]).tolist() == expected
+    assert conv_counts(counting_space("nats-sss"), ["8:16:24:32:40"]).tolist() == [5.0]
+    assert counting_space("unknown-space") is None and conv_counts(None, ["x"]) is None
+    # the run's own knobs: a MobileNet space with every layer searchable counts differently
+    config = {"spaces": {"spos-mobilenet": {"width_mult": 0.25, "identity": "none"}},
+              "dataset": {"name": "fashion-mnist", "resolution": 16}}
+    assert counting_space("spos-mobilenet", config).choices != mobilenet.choices
 
 
 def test_correlate_writes_the_within_conv_count_row() -> None:
@@ -113,7 +122,7 @@ def test_correlate_writes_the_within_conv_count_row() -> None:
     ops = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
     archs = [rng.integers(0, 5, 6) for _ in range(40)]
     strs = [f"|{ops[a[0]]}~0|+|{ops[a[1]]}~0|{ops[a[2]]}~1|+|{ops[a[3]]}~0|{ops[a[4]]}~1|{ops[a[5]]}~2|" for a in archs]
-    count = conv_counts("nats-tss", strs)
+    count = conv_counts(counting_space("nats-tss"), strs)
     frame = pd.DataFrame({"checkpoint": 0, "epoch": 1.0, "arch_id": range(40), "arch_str": strs, "score": count})
     args = argparse.Namespace(space="nats-tss", bootstrap=50, confidence=0.95, seed=0, topk=5)
     truth = pd.Series(count + rng.normal(0, 1, 40))

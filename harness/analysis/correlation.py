@@ -171,7 +171,7 @@ def structure_rows(group: pd.DataFrame, truth: np.ndarray, args: argparse.Namesp
     """Kendall tau within strata of equal conv-op count (issue 13, harness.analysis.structure_control)."""
     from harness.analysis.structure_control import within_conv_count_rows
 
-    return within_conv_count_rows(group["score"].to_numpy(), truth, group["arch_str"], args.space,
+    return within_conv_count_rows(group["score"].to_numpy(), truth, group["arch_str"], space_of(args),
                                   n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed)
 
 
@@ -204,9 +204,19 @@ def common_checkpoints(runs: dict[int, pd.DataFrame]) -> list[int]:
     return sorted(set.intersection(*sets))
 
 
-def conv_count_strata(runs: dict[str, dict[int, pd.DataFrame]], space: str) -> pd.Series | None:
-    """Conv-op count per arch_id of every scored architecture (structure_control.conv_counts of
-    its arch_str); None for a space whose strings it cannot read."""
+def space_of(args: argparse.Namespace) -> Any:
+    """The space whose conv-op counts stratify (structure_control.counting_space of --space and the
+    job spec's config), looked up once per command."""
+    from harness.analysis.structure_control import counting_space
+
+    if getattr(args, "counting_space", None) is None:
+        args.counting_space = counting_space(args.space, getattr(args, "space_config", None))
+    return args.counting_space
+
+
+def conv_count_strata(runs: dict[str, dict[int, pd.DataFrame]], space: Any) -> pd.Series | None:
+    """Conv-op count per arch_id of every scored architecture, from the space
+    (structure_control.conv_counts of its arch_str); None without a space."""
     from harness.analysis.structure_control import conv_counts
 
     frames = [frame[["arch_id", "arch_str"]] for by_seed in runs.values() for frame in by_seed.values()]
@@ -226,7 +236,7 @@ class Replicates:
     def __init__(self, runs: dict[str, dict[int, pd.DataFrame]], truth: pd.Series, args: argparse.Namespace,
                  strata: pd.Series | None = None):
         self.runs, self.truth, self.args = runs, truth, args
-        self.strata = strata if strata is not None else conv_count_strata(runs, args.space)
+        self.strata = strata if strata is not None else conv_count_strata(runs, space_of(args))
         self.cache: dict[tuple[str, int, bytes, str], np.ndarray] = {}
         self.point_cache: dict[tuple[str, int, bytes, str], np.ndarray] = {}
         self.tables: dict[tuple[str, int], pd.DataFrame] = {}
@@ -466,8 +476,11 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def write_correlations(args: argparse.Namespace) -> int:
     """The correlate command's work: read the scores and the ground truth named in `args`
-    (see harness.commands.correlate) and write the correlations csv."""
+    (see harness.commands.correlate) and write the correlations csv. The conv-op counts of the
+    within-conv-count metric come from the space: the run's configured one when `args.space_config`
+    holds the job spec's config (spaces, dataset), else the registered space's defaults."""
     check_arguments(args)
+    space_of(args)
     retrain = read_table(args.groundtruth, GROUNDTRUTH_COLUMNS)
     if retrain.empty:  # a ground truth recorded as not available (its .json record says why)
         write_csv(pd.DataFrame(columns=CORRELATION_COLUMNS), args.output)

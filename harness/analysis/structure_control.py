@@ -23,12 +23,16 @@ and replicate made the within-conv-count CIs most of a correlate job's time).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
 from harness.analysis.metrics import PAIRWISE_BLOCK, WEIGHTED_MAX_ARCHS, resample_weights, sign_table, weighted_tau
+
+if TYPE_CHECKING:
+    from harness.spaces.base import SearchSpace
 
 METRIC_NAME = "kendall_tau_within_conv_count"
 
@@ -172,22 +176,33 @@ def _one_call_replicates(x: np.ndarray, y: np.ndarray, s: np.ndarray, indices: n
     return out
 
 
-def conv_counts(space: str, arch_strs: Any) -> np.ndarray | None:
-    """Conv-op count of each architecture string of `space`, read off the string; None for a
-    space this module cannot read (then no within-stratum metric is written).
-    nats-tss: edges whose op is nor_conv_1x1/3x3; the MobileNet spaces: layers not -1
-    (identity); nats-sss: every layer holds convs at any width (one stratum: tau_w = tau)."""
-    strs = [str(a) for a in arch_strs]
-    if space == "nats-tss":
-        return np.array([a.count("nor_conv") for a in strs], dtype=float)
-    if space in ("spos-mobilenet", "fairnas-mobilenet"):
-        return np.array([sum(token.strip() != "-1" for token in a.strip("[]").split(",")) for a in strs], dtype=float)
-    if space == "nats-sss":
-        return np.full(len(strs), float(len(strs[0].split(":")) if strs else 0))
-    return None
+def counting_space(name: str, config: Mapping[str, Any] | None = None) -> "SearchSpace | None":
+    """The space whose conv-op counts stratify architectures: the run's configured one (`config`
+    holds the run's `spaces` and `dataset` sections, as a correlate job's spec does), else the
+    registered space at its default knobs and a small input (conv-op counts do not depend on the
+    sizes); None for a space that is not registered."""
+    from harness.data.shapes import dataset_shape
+    from harness.spaces import build_space, space_names
+    from harness.workflow.runs import configured_space
+
+    if config and name in (config.get("spaces") or {}) and "dataset" in config:
+        return configured_space(dict(config), name)
+    if name not in space_names():
+        return None
+    return build_space(name, dataset_shape("fashion-mnist", 32), width_mult=0.25) if "mobilenet" in name or name == "nats-sss" \
+        else build_space(name, dataset_shape("fashion-mnist", 8), C=4, N=1)
 
 
-def within_conv_count_rows(scores: Any, truth: Any, arch_strs: Any, space: str, *, n_boot: int,
+def conv_counts(space: "SearchSpace | None", arch_strs: Any) -> np.ndarray | None:
+    """Conv-op count of each architecture string, from the space (SearchSpace.conv_op_counts:
+    read off its own candidates, the one place that knows); None without a space (then no
+    within-stratum metric is written)."""
+    if space is None:
+        return None
+    return space.conv_op_counts_of_strings([str(a) for a in arch_strs]).astype(float)
+
+
+def within_conv_count_rows(scores: Any, truth: Any, arch_strs: Any, space: "SearchSpace | None", *, n_boot: int,
                            confidence: float, seed: int) -> list[dict[str, Any]]:
     """The correlations row(s) of this metric (same columns as harness.analysis.metrics.correlation_rows)."""
     strata = conv_counts(space, arch_strs)

@@ -33,17 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topk", type=int, default=5, help="k of the top-k precision metric")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     parser.add_argument("--spec", help="the workflow's job spec (JSON text or file), checked against its hash and kept "
-                                       "in the job's record of what it ran with (harness.environment); the settings "
-                                       "are the options above")
+                                       "in the job's record of what it ran with (harness.environment); it names the "
+                                       "space's knobs the conv-op counts come from (without it: the space's defaults); "
+                                       "the statistics' settings are the options above")
     parser.add_argument("--record", type=Path, help="timing record to write (JSON): the seconds the statistics took, "
                                                     "which `python -m benchmarks pipeline` counts as analysis, not overhead")
 
 
 def run(args: argparse.Namespace) -> int:
+    args.space_config = None
     if args.spec:
         from harness.workflow.job import job_spec
 
-        job_spec(args, "correlate")
+        args.space_config = job_spec(args, "correlate")["config"]  # the run's space knobs and dataset
     started = time.perf_counter()
     status = write_correlations(args)
     if args.record is not None:

@@ -16,7 +16,6 @@ HELP = "Record the run's code version, machine, library versions and numerical s
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", required=True, type=Path, help="results directory of the run")
     parser.add_argument("--output", type=Path, default=None, help=f"default: RESULTS/{paths.REPORT_PROVENANCE}")
-    parser.add_argument("--workflow-command", default="", help="the command that ran the workflow (for the record)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     config = optional_json(args.results / paths.RUN_CONFIG)
     elapsed = elapsed_seconds(args.results, since=paths.RUN_CONFIG)
     version = environment.code_version()
-    code = {"commit": str(version["commit"])[:12], "dirty": str(version["dirty"]), "workflow command": args.workflow_command or "(not given)",
+    code = {"commit": str(version["commit"])[:12], "dirty": str(version["dirty"]),
             "provenance command": " ".join(["python -m harness", *sys.argv[1:]]), "results": str(args.results)}
     if elapsed is not None:
         code["wall time: run_config.json to the last result (s)"] = f"{elapsed:,.0f}"

@@ -7,7 +7,7 @@ import pandas as pd
 
 from harness.analysis.correlation import ALL_SEEDS, PERFECT_SCORER, RETRAINING_RELIABILITY, mean_truth
 from harness.analysis.costs import baselines, method_order
-from harness.analysis.structure_control import conv_counts
+from harness.analysis.structure_control import conv_counts, counting_space
 from harness.analysis.truths import truth_label
 from harness.report.page_tables import final_checkpoint_rows
 from harness.results.model import Results, SpaceResults
@@ -22,11 +22,12 @@ def run_labels(space: SpaceResults) -> dict[tuple[str, int], str]:
     return {(r.method, r.seed): f"{r.method} · seed {r.seed}" if several else r.method for r in space.runs}
 
 
-def final_scores_vs_truth(space: SpaceResults) -> pd.DataFrame:
-    """score, mean retrained test_acc and conv-op count (from the space, harness.analysis.
-    structure_control.conv_counts) per arch, every run at its final checkpoint."""
+def final_scores_vs_truth(results: Results, space: SpaceResults) -> pd.DataFrame:
+    """score, mean retrained test_acc and conv-op count (from the run's configured space,
+    harness.analysis.structure_control.conv_counts) per arch, every run at its final checkpoint."""
     if space.retrain is None:
         return pd.DataFrame()
+    counting = counting_space(space.name, results.config)
     truth = mean_truth(space.retrain).rename("test_acc")
     labels = run_labels(space)
     frames = []
@@ -35,7 +36,7 @@ def final_scores_vs_truth(space: SpaceResults) -> pd.DataFrame:
             continue
         final = run.scores[run.scores["checkpoint"] == run.scores["checkpoint"].max()]
         joined = final.join(truth, on="arch_id", how="inner")
-        counts = conv_counts(space.name, joined["arch_str"])
+        counts = conv_counts(counting, joined["arch_str"])
         frames.append(joined.assign(run=labels[(run.method, run.seed)],
                                     conv_ops=counts if counts is not None else float("nan")))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -137,7 +137,7 @@ def space_blocks(results: Results, space: Any, costs: pd.DataFrame) -> list[Bloc
         timed = figure_data.cost_data(costs, space)
         if (timed[["train_time_s", "time_per_arch_s"]] > 0).any().any():
             blocks.append(Block("cost_log", f"{key}-cost-log", facts=facts, figure=cost_figure(timed)))
-    scatter = figure_data.final_scores_vs_truth(space)
+    scatter = figure_data.final_scores_vs_truth(results, space)
     blocks.append(Block("scatter", f"{key}-scatter", facts=facts, figure=scatter_figure(scatter))
                   if not scatter.empty else Block("scatter_missing", f"{key}-scatter", facts=facts))
     truths = [] if space.correlations is None else [t for t in dict.fromkeys(space.correlations["ground_truth"])

@@ -75,8 +75,8 @@ def read_arch_table(path: str | Path, columns: list[str]) -> pd.DataFrame:
 
 
 def read_text_file(path: str | Path) -> str:
-    """A text output (a rendered page, a log) as a string."""
-    return Path(path).read_text(encoding="utf-8")
+    """A text output (a rendered page, a log) as a string (undecodable bytes replaced)."""
+    return Path(path).read_text(encoding="utf-8", errors="replace")
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

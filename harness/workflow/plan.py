@@ -254,7 +254,7 @@ def score_group(method: Method) -> str | None:
 def correlate_spec(config: Mapping[str, Any], space: str, ground_truth: str) -> Spec:
     section = config["correlation"]
     every = ground_truth.startswith("all-")
-    reads = {"seed": config["seed"], "correlation": {
+    reads = {"seed": config["seed"], **_space_slice(config, space), "correlation": {  # the space: its conv-op counts
         "confidence": section["confidence"], "topk": section["topk"],
         ("bootstrap_all_archs" if every else "bootstrap"): section["bootstrap_all_archs" if every else "bootstrap"]}}
     return _spec("correlate", {"space": space, "ground_truth": ground_truth}, reads,

@@ -182,7 +182,9 @@ class Rerun:
     log: Path
 
     def tail(self, lines: int = 15) -> str:
-        text = self.log.read_text(errors="replace") if self.log.is_file() else ""
+        from harness.results.files import read_text_file
+
+        text = read_text_file(self.log) if self.log.is_file() else ""
         return "\n".join(text.splitlines()[-lines:])
 
 
