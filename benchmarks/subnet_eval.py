@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from harness.analysis.claims import PAPER_RECALIBRATION_IMAGES, PAPER_VALIDATION_IMAGES
 from benchmarks.core import Figure, Goal, fmt_seconds, measure
 from benchmarks.fixtures import default_config, default_data, default_space, paper_space, random_splits
 from harness.data.datasets import DataSplits
@@ -30,10 +31,11 @@ from harness.spaces.base import SearchSpace, Supernet
 NAME = "eval"
 DESCRIPTION = "subnet evaluation: BN indicator vs SPOS recalibration + validation"
 
-# The SPOS code's evaluation protocol (PAPER_FACTS.md): 200 x 128 recalibration images, 8,000
-# validation images.
-PAPER_PROTOCOL: dict[str, int] = {"recalibration_batches": 200, "recalibration_batch_size": 128,
-                                  "validation_images": 8000, "batch_size": 500}
+# The SPOS code's evaluation protocol (harness.analysis.claims: 200 x 128 recalibration images,
+# 8,000 validation images), the one the verdicts project to.
+PAPER_PROTOCOL: dict[str, int] = {"recalibration_batches": PAPER_RECALIBRATION_IMAGES // 128,
+                                  "recalibration_batch_size": 128,
+                                  "validation_images": PAPER_VALIDATION_IMAGES, "batch_size": 500}
 CPU = torch.device("cpu")
 
 

@@ -55,7 +55,7 @@ def test_smoke_workflow_judges_against_nats_bench(smoke_run):
     n_by_run = whole.groupby(["method", "seed"])["n"].first().to_dict()
     assert n_by_run == {("bnnas", 0): 15625, ("bnnas", 1): 15625, ("params", 0): 15625, ("spos", 0): 20}
     params_tau = whole[whole.method == "params"]["value"].item()
-    assert abs(params_tau - 0.578) < 0.01  # the parameter count's tau over all of NATS-Bench (CALIBRATION.md)
+    assert abs(params_tau - 0.578) < 0.01  # the parameter count's tau over all of NATS-Bench (docs/data.md)
     record = json.loads((smoke_run / "nats-tss" / "groundtruth" / "nats-bench-cifar10.csv.json").read_text())
     assert record["source"]["hp"] == "200" and record["source"]["seed_policy"] == "mean"
     assert record["source"]["bundled"] is True and record["source"]["file"] == "nb201_tss_wide.csv.xz"

@@ -17,7 +17,8 @@ never moved is reported and labelled (`evidence`), with no verdict. The rules:
   in the measurement (harness.analysis.speedup); confirmed when the CI lies above the threshold,
   refuted when below. Evaluation at a protocol smaller than the paper's is reported; the counted
   row projects the measured cost per image to the paper's image count (PAPER_EVAL_IMAGES): the
-  paper's network costs more per image than this run's, so the projection is conservative.
+  paper's network costs more per image than this run's, so the projection is a lower bound that
+  can confirm, never refute.
 - no loss of searched accuracy: the searched architecture's retrained top-1, BN-NAS minus
   baseline, paired by seed, t-interval; non-inferiority with margin TOP1_MARGIN_PCT.
 - early bird: seed-mean tau between a BN-NAS run's scores at its first and final checkpoint,
@@ -580,6 +581,3 @@ def headlines(verdicts: pd.DataFrame) -> pd.DataFrame:
     flags = verdicts["headline"].astype(str).str.lower().isin(["true", "1"])
     return verdicts[flags]
 
-
-def isnan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
