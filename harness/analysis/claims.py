@@ -32,6 +32,7 @@ CLAIMS = (RANKING, TRAIN, EVAL, SEARCH, EARLY_BIRD, BEYOND_CONV)
 # The paper's own setting of BN-NAS (the SPOS sampler, its recipe and 10% budget): the headline
 # judges it when the run has it, else the first BN-NAS method (Method.family) the config lists.
 PAPER_METHOD = "bnnas"
+PAPER_EPOCH_FRACTION = 0.1  # BN-NAS trains 10% of the baseline's epochs: the training claim is about that budget
 
 TAU_MARGIN = 0.05  # a tau loss this small counts as "as well as" (ranking, beyond conv count)
 TOP1_MARGIN_PCT = 1.0  # a top-1 loss this small (percentage points) counts as "no loss"

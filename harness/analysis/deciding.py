@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from harness.analysis import claims as C
 from harness.analysis.power import (COMPONENT_COLUMNS, CostModel, DecidingRun, VarianceComponents, deciding_run as project,
@@ -114,9 +115,10 @@ def speed_up(detail: Any, costs: UnitCosts) -> dict[str, Any]:
     components = detail.inputs.get("components")
     if components is None:
         return {"text": "no projection: no timing components"}
-    per_seed = costs.train_per_seed.get(detail.method, 0.0) if detail.claim == C.TRAIN else 0.0
-    per_seed_other = costs.train_per_seed.get(detail.versus, 0.0) if detail.claim == C.TRAIN else 0.0
-    model = CostModel(unit=costs.unit, per_seed=per_seed, per_seed_other=per_seed_other)
+    # one more seed: a supernet trained and scored (its sample, at every checkpoint)
+    archs = int(detail.n_archs or 0) or 24
+    model = CostModel(unit=costs.unit, per_seed=costs.seed_cost(detail.method, archs) or 0.0,
+                      per_seed_other=costs.seed_cost(detail.versus, archs) or 0.0)
     boundary = math.log(C.TRAIN_SPEEDUP if detail.claim == C.TRAIN else C.EVAL_SPEEDUP)
     if detail.claim == C.EVAL and "projected" in detail.evidence and detail.inputs["log_value"] < boundary:
         return {"text": f"no sample size decides it at this network: projected to the paper's image count, "
@@ -131,19 +133,25 @@ def speed_up(detail: Any, costs: UnitCosts) -> dict[str, Any]:
 
 
 def search(detail: Any, costs: UnitCosts) -> dict[str, Any]:
+    """The searched accuracy's CI is a t-interval over paired seeds: the smallest k whose
+    t-interval, at the observed mean and spread, excludes the margin (the t quantile shrinks with
+    k as well, so a normal projection from two seeds would promise far too much)."""
     diffs = np.asarray(detail.inputs["diffs"], dtype=float)
-    if diffs.size < 2:
+    if diffs.size < 2 or np.std(diffs, ddof=1) == 0:
         return {"text": f"at least 2 paired seeds of {detail.method} and {detail.versus} (one seed has no spread "
                         "to project from)"}
-    components = seed_only_components(float(np.var(diffs, ddof=1)) / diffs.size, diffs.size)
-    model = CostModel(unit=costs.unit, per_seed=costs.search_seed_cost or 0.0)
-    run = project(float(diffs.mean()), components, -C.TOP1_MARGIN_PCT, model, max_archs=1, max_seeds=MAX_SEEDS)
-
-    def what(r: DecidingRun) -> str:
-        return (f"{seeds(r.seeds)} of {detail.method} and of {detail.versus}, paired (a supernet, a search and a "
-                "retraining each)")
-
-    return answer(run, costs, what)
+    mean, sd = float(diffs.mean()), float(np.std(diffs, ddof=1))
+    distance = abs(mean + C.TOP1_MARGIN_PCT)
+    per_seed = costs.search_seed_cost
+    for k in range(diffs.size + 1, MAX_SEEDS + 1):
+        if stats.t.ppf(0.975, k - 1) * sd / np.sqrt(k) < distance:
+            cost = None if per_seed is None else k * per_seed
+            return {"text": f"{seeds(k)} of {detail.method} and of {detail.versus}, paired (a supernet, a search and a "
+                            f"retraining each; a t-interval at the observed spread, {sd:.2f} points)"
+                            + costs.describe(cost), "seeds": k, "cost": cost, "cost_unit": costs.unit}
+    return {"text": f"no run within reach decides it: the mean difference ({mean:+.2f} points) is {distance:.2f} from "
+                    f"the margin (-{C.TOP1_MARGIN_PCT:g}) and the seeds' spread is {sd:.2f} points: {MAX_SEEDS} paired "
+                    "seeds would not separate them"}
 
 
 def early_bird(detail: Any, costs: UnitCosts) -> dict[str, Any]:

@@ -149,6 +149,7 @@ def score_run(job: Job, data: DataSplits, archs_path: str, supernet_dir: str | N
                "all_checkpoints_score_time_s": total, "device": str(device),
                "timed_calls": timed,  # every checkpoint's call, in order (see WARM_UP_ARCHS)
                "nonfinite_dropped": dropped,  # {checkpoint: archs dropped} (scoring.drop_nonfinite)
-               "threads": config["threads"] if job.threads is None else job.threads}
+               "threads": config["threads"] if job.threads is None else job.threads,
+               "determinism": job.determinism}
     write_csv(table, output)
     write_json(summary, record)

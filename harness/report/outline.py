@@ -27,7 +27,7 @@ from harness.groundtruth.nats_bench import SPACES as NATS_SPACES  # noqa: E402
 from harness.io import atomic_path, write_csv, write_json  # noqa: E402
 from harness.report import bn_section, figure_data, page_tables  # noqa: E402
 from harness.report.figures import cost_figure, curve_figure, forest_figure, pareto_figure, scatter_figure  # noqa: E402
-from harness.report.tables import humanize, seed_spread, write_table  # noqa: E402
+from harness.report.tables import filled, humanize, seed_spread, write_table  # noqa: E402
 from harness.report.verdict_tables import headline_display, details_display  # noqa: E402
 from harness.results.model import Results  # noqa: E402
 
@@ -265,7 +265,7 @@ def write_analysis(results: Results, output_dir: Path) -> dict[str, Path]:
             with atomic_path(output_dir / FIGURES_DIR / f"{block.key}.png") as tmp:
                 tmp.write_bytes(data)
         if block.table is not None:
-            write_csv(block.table, output_dir / TABLES_DIR / f"{block.key}.csv")
+            write_csv(filled(block.table), output_dir / TABLES_DIR / f"{block.key}.csv")  # as the page shows it
             write_table(block.table, output_dir / TABLES_DIR, block.key, block_title(block.type, block.facts))
     (output_dir / FIGURES_DIR).mkdir(parents=True, exist_ok=True)
     (output_dir / TABLES_DIR).mkdir(parents=True, exist_ok=True)
