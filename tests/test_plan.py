@@ -80,11 +80,15 @@ CASES = [
     ("method_variants", {"bnnas": {"base": "bnnas", "trainable": "last_bn"}},
      {"train_supernet", "score_bn", "search"}),
     ("method_variants", {"unused-variant": {"base": "bnnas", "statistic": "beta"}}, set()),
+    # correlate builds the space for its conv-op counts (the strata of tau within conv count)
     ("spaces.nats-tss.C", 2, {"sample_archs", "sample_all_archs", "retrain_shard", "train_supernet", "score",
-                              "score_free", "score_bn", "score_all_archs", "search", "final"}),
+                              "score_free", "score_bn", "score_all_archs", "search", "final", "correlate"}),
     ("dataset.train_images", 512, {"prepare_data"}),
     ("dataset.resolution", 16, {"prepare_data", "sample_archs", "sample_all_archs", "retrain_shard", "train_supernet",
-                                "score", "score_free", "score_bn", "score_all_archs", "search", "final"}),
+                                "score", "score_free", "score_bn", "score_all_archs", "search", "final", "correlate"}),
+    ("scoring.workers", 2, {"score", "score_free", "score_bn", "score_all_archs", "search"}),
+    # cpu_capability enters a spec only when set (tests/test_verify.py checks where it goes)
+    ("python", "/usr/bin/python3", set()),  # which interpreter runs the jobs changes no spec
     ("supernet.epochs", 3, {"train_supernet"}),
     ("scoring.validation_images", 128, {"score", "score_free", "score_bn", "score_all_archs", "search"}),
     ("groundtruth.epochs", 2, {"retrain_shard"}),
@@ -270,9 +274,10 @@ def test_snakemake_reruns_exactly_the_jobs_whose_spec_changed(dry_runs, key: str
             assert reason.startswith("Input files updated by another job"), (job, reason)
     if not stages & {"prepare_data", "train_supernet"}:  # training reads only its spec and the data
         assert not any(rule == "train_supernet" for rule, _ in jobs), "a key training does not read retrained"
-    # the plan rule (run_config.json, plan.json, manifest.json) and the report follow any change
-    assert {rule for rule, _ in jobs if (rule, _) not in ids} <= {"plan", "report", "all", "merge_groundtruth",
-                                                                  "merge_correlations"}
+    # the plan rule (run_config.json, plan.json, manifest.json) and the last stage (provenance,
+    # analyse, report) follow any change
+    assert {rule for rule, _ in jobs if (rule, _) not in ids} <= {"plan", "provenance", "analyse", "report", "all",
+                                                                  "merge_groundtruth", "merge_correlations"}
 
 
 def measured_html(results: Path) -> str:
