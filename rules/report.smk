@@ -71,6 +71,7 @@ rule analyse:
     input:
         manifest=res(harness_plan.MANIFEST),
         files=[res(f) for f in harness_plan.report_files(config)],
+        provenance=res(P.REPORT_PROVENANCE),  # the machine: what a proposed run would cost on it
     output:
         outline=res(P.REPORT_OUTLINE),
         correlations=report(res(P.REPORT_CORRELATIONS), caption=f"{CAPTIONS}/csv.rst", category="Data"),

@@ -67,12 +67,24 @@ def _score_seconds_per_arch(run: Run) -> float | None:
     return None if total is None else float(total) / run.scoring.n_archs
 
 
+def machine_slots(results: Results, unit: str) -> int:
+    """How many jobs the run's machine runs at once: its CPU cores (the provenance job's record),
+    or its GPUs; 1 when unknown."""
+    hardware = (results.provenance or {}).get("hardware") or {}
+    if unit.startswith("GPU"):
+        return 1
+    try:
+        return max(1, int(hardware.get("CPU cores", 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
 def unit_costs(results: Results, space_name: str, *methods: str) -> UnitCosts:
     """Unit costs of `methods` on a space, from their runs' records and the retrained truth."""
     space = results.space(space_name)
     device = str((results.config or {}).get("device", "cpu"))
     unit = "GPU-s" if device.startswith("cuda") else "CPU-s"
-    cores = 2 if unit == "CPU-s" else 1
+    cores = machine_slots(results, unit)
     retrain = None
     if space is not None and space.retrain is not None and "train_time_s" in space.retrain.columns:
         archs = space.retrain["arch_id"].nunique()

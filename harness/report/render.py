@@ -18,7 +18,6 @@ from harness.io import atomic_path
 from harness.report.tables import table_html
 from harness.results.files import optional_json, read_bytes_file, read_json_file, read_table_text
 
-PAGE_TITLE = "BN-NAS vs SPOS: ranking architectures with a supernet"
 PROVENANCE = "provenance.json"
 TABLES_DIR = Path(paths.REPORT_TABLES).name
 FIGURES_DIR = Path(paths.REPORT_FIGURES).name
@@ -97,7 +96,7 @@ def render_report(results: Path, report: Path) -> Path:
     blocks = render_blocks(report, outline, provenance) + verification_block(results)
     raw = [(f"dataset record {paths.DATASET_META}", dataset), (f"run configuration {paths.RUN_CONFIG}", config)]
     page = ENVIRONMENT.get_template("page.html.j2").render(
-        page_title=PAGE_TITLE, blocks=blocks, spaces=manifest.get("spaces", []),
+        blocks=blocks, spaces=manifest.get("spaces", []),
         raw_json=[(title, None if obj is None else json.dumps(obj, indent=2, sort_keys=True, default=str))
                   for title, obj in raw])
     target = report / Path(paths.REPORT_HTML).name

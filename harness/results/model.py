@@ -80,6 +80,7 @@ class Results:
     config: dict[str, Any] | None
     dataset: dict[str, Any] | None
     spaces: list[SpaceResults]
+    provenance: dict[str, Any] | None = None  # report/provenance.json: where the run ran
 
     @property
     def dataset_name(self) -> str | None:
@@ -136,6 +137,7 @@ def load_results(root: str | Path, manifest: dict[str, Any] | None = None) -> Re
         config=optional_json(root / manifest["run_config"]),
         dataset=optional_json(root / manifest["dataset_meta"]),
         spaces=[load_space(root, entry) for entry in manifest["spaces"]],
+        provenance=optional_json(root / paths.REPORT_PROVENANCE),
     )
 
 
