@@ -39,7 +39,8 @@ from typing import Any
 
 from harness import environment
 from harness.errors import HarnessError
-from harness.results.compare import read_record, sha256_file
+from harness.results.compare import read_record
+from harness.results.files import sha256_file
 
 FORMAT = "harness-bundle/1"
 BUNDLE_RECORD = "BUNDLE.json"

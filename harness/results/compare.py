@@ -12,7 +12,6 @@ cannot repeat (same_content):
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -100,14 +99,6 @@ def files_in_tree(results: Path, relative_dir: str) -> list[str]:
         return []
     return sorted(p.relative_to(results).as_posix() for p in folder.rglob("*")
                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------- comparing
