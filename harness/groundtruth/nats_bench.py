@@ -44,6 +44,7 @@ from typing import Any, NamedTuple, Protocol
 import pandas as pd
 
 from harness.errors import HarnessError
+from harness.results.files import sha256_file  # the one file hasher (also of benchmark files)
 
 PICKLE_EXT = "pickle.pbz2"
 META_NAME = f"meta.{PICKLE_EXT}"
@@ -192,14 +193,6 @@ def normalise_seed_policy(policy: str | int) -> str | int:
 
 
 # --- hashing ---------------------------------------------------------------------------------
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def combined_sha256(hashes: dict[str, str]) -> str:
     """SHA-256 of `sha256sum`-style lines ("<hash>  <name>\\n") sorted by name: reproducible with
