@@ -37,6 +37,7 @@ from harness.data.datasets import DataSplits
 from harness.io import save_torch
 from harness.method import Method
 from harness.training.optim import make_sgd, select_trainable
+from harness.training.step_timing import StepBlocks
 from harness.workflow.runs import configured_method
 from harness.paths import CHECKPOINT_NAME, RESUME_NAME
 from harness.seeding import seed_everything
@@ -99,7 +100,8 @@ def checkpoint_write_time(trainer: "Trainer", repeats: int = 3) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-ckpt-") as out:
         def write() -> None:
             save_torch(trainer.supernet.state_dict(), Path(out) / CHECKPOINT_NAME.format(checkpoint=0))
-            _save_resume(Path(out) / RESUME_NAME, trainer.supernet, trainer.optimizer, rng, 0, 0, 0.0, 0.0, [], "benchmark")
+            _save_resume(Path(out) / RESUME_NAME, trainer.supernet, trainer.optimizer, rng, 0, 0, 0.0, 0.0, [], "benchmark",
+                         StepBlocks(total_steps=1).state())
         return measure(write, repeats=repeats, warmup=1).median_s
 
 

@@ -44,6 +44,12 @@ shell.prefix(
 )
 
 
+def results_of(wildcards, input) -> str:
+    """The results directory, from the manifest at its root (a param derived from an input, not a
+    hard-coded prefix: Snakemake's lint, and jobs without a shared file system)."""
+    return os.path.dirname(input.manifest)
+
+
 def res(pattern, **wildcards):
     """A results path from a harness.paths pattern; unformatted wildcards stay for Snakemake."""
     return f"{R}/{pattern}".format(**wildcards) if wildcards else f"{R}/{pattern}"

@@ -18,10 +18,7 @@ rule correlate:
     benchmark:
         res("benchmarks/{space}/correlate-{ground_truth}.tsv")
     shell:
-        # one BLAS thread: the statistics are single-threaded numpy, and a BLAS pool per job
-        # oversubscribes the cores (measured: 2x the CPU seconds on 2 cores)
-        "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1"
-        " \"$HARNESS_PYTHON\" -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
+        "\"$HARNESS_PYTHON\" -m harness correlate --space {wildcards.space} --scores {input.scores} --groundtruth {input.groundtruth}"
         " --ground-truth-name {params.name} --output {output.table} --record {output.record} {params.settings}"
         " --spec {params.spec:q} > {log} 2>&1"
 
@@ -58,7 +55,7 @@ rule provenance:
     output:
         res(P.REPORT_PROVENANCE),
     params:
-        results=R,
+        results=results_of,
     conda:
         CONDA_ENV
     log:
@@ -83,7 +80,7 @@ rule analyse:
         tables=report(directory(res(P.REPORT_TABLES)), patterns=["{name}.md"],
                       caption=f"{CAPTIONS}/tables.rst", category="Tables"),
     params:
-        results=R,
+        results=results_of,
     conda:
         CONDA_ENV
     log:
@@ -104,7 +101,7 @@ rule report:
     output:
         html=report(res(P.REPORT_HTML), caption=f"{CAPTIONS}/index.rst", category="Report"),
     params:
-        results=R,
+        results=lambda w, input: os.path.dirname(os.path.dirname(input.provenance)),  # RESULTS/report/provenance.json
     conda:
         CONDA_ENV
     log:

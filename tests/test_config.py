@@ -55,14 +55,3 @@ def test_bad_config_names_the_key(raw, fragment):
 def test_missing_config_file_says_how_to_fix(tmp_path):
     with pytest.raises(HarnessError, match="does not exist"):
         load_config(tmp_path / "nope.json")
-
-
-def test_pyproject_and_environment_list_the_same_dependencies():
-    import tomllib
-
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    optional = project["optional-dependencies"]
-    pip_deps = set(project["dependencies"]) | set(optional["test"]) | set(optional["slurm"])
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    env_pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert set(env_pip) == pip_deps

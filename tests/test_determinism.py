@@ -29,10 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "config" / "smoke.yaml"
 SPACE = "nats-tss"
 
-# A column or JSON key holds wall time (or something derived from it) when its name says so:
-# train_time_s, time_s, score_time_s, time_per_arch_s, load_seconds, train_speedup_vs_spos, ...
+# A column, row label or JSON key holds wall time (or something derived from it) when its name says
+# so: train_time_s, time_s, load_seconds, train_speedup_vs_spos, decide_cost (the cost of the run
+# that would decide, from measured unit costs), and the report's display headers "supernet training
+# (s)", "eval speed-up (×)", "score s / arch". would_decide is the sentence that states that cost.
 # Everything else must match exactly.
-TIMING_NAME = re.compile(r"(^|_)(time|seconds|wall|elapsed|duration|speedup)(_|$)|_s$")
+TIMING_NAME = re.compile(r"(^|_)(time|seconds|wall|elapsed|duration|speedup|cost)(_|$)|_s$"
+                         r"|\((s|×)\)|speed-up| s$| s / |^would_decide$")
 SKIPPED_DIRS = {"logs", "benchmarks"}
 SKIPPED_FILES = {"resume.pt"}  # holds the elapsed time; its weights equal the last ckpt's
 
@@ -91,6 +94,9 @@ def _comparable(path: Path, root: Path):
     if path.suffix == ".json":
         return _strip_timing(json.loads(text))
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    if frame.columns[0].startswith("Unnamed"):  # a key-value table (provenance-time.csv): rows are named
+        frame = frame[[not TIMING_NAME.search(key) for key in frame.iloc[:, 0]]]
+        text = frame.to_csv(index=False)
     if "claim" in frame.columns:  # verdicts.csv: the speed-up claims' rows are measured wall time
         frame = frame[~frame["claim"].isin([TRAIN.text, EVAL.text])]
         text = frame.to_csv(index=False)

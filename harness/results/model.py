@@ -16,8 +16,7 @@ from harness.errors import HarnessError
 from harness.results.files import optional_json, optional_table, read_json_file
 from harness.results.records import (MethodParts, ScoringRecord, SearchRecord, TrainingRecord, read_scoring_record,
                                      read_search_record, read_train_record)
-
-MANIFEST = "manifest.json"  # written by the plan rule (harness.workflow.plan.MANIFEST)
+from harness.workflow.plan import MANIFEST  # written by the plan rule
 
 
 @dataclass
