@@ -1,7 +1,7 @@
 #!/bin/bash
 # The one command for a lent GPU machine without internet (a checkout that travelled with its
 # .gpu-carry/ folder: wheels and Fashion-MNIST, prepared where there is internet with
-# ../shared/tools/gpu-carry.sh or any `pip wheel` of snakemake, nats_bench, platformdirs, jsonschema):
+# `bash scripts/gpu_carry.sh`):
 #   bash scripts/gpu_session.sh                 # in the checkout's root, on the GPU machine
 # It installs the carried wheels with --target .gpu-site (nothing outside the checkout changes),
 # points PYTHONPATH, PATH and HARNESS_DATA at them, then runs `make gpu-check` with Snakemake's

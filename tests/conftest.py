@@ -47,13 +47,6 @@ def nats_hp12_csv() -> Path:
     return bundled_path(HP12_TABLE)
 
 
-def shared_nats_dir() -> Path:
-    """Where the shared NATS-Bench tables may lie beside the clone ($NATS_BENCH_SHARED, default
-    ../shared/data/nats-bench); only the test comparing the bundled copy with them reads it."""
-    repo_root = Path(__file__).resolve().parents[1]
-    return Path(os.environ.get("NATS_BENCH_SHARED", repo_root.parent / "shared" / "data" / "nats-bench"))
-
-
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE_CONFIG = ROOT / "config" / "smoke.yaml"
 
