@@ -217,3 +217,29 @@ def test_seed_only_projection():
     assert run.decided and run.n == 1 and run.seeds_other >= 2 and "archs" not in run.reason
     assert z_value(0.95) * math.sqrt(c.variance(1, run.seeds, run.seeds_other)) < math.log(10) - math.log(8.2)
     assert not deciding_run(math.log(9.99), c, math.log(10), costs, max_archs=1, max_seeds=50).decided
+
+
+def _early_bird_detail(seeds: str, ci_low: float, ci_high: float):
+    from types import SimpleNamespace
+
+    from harness.analysis import claims
+
+    return SimpleNamespace(claim=claims.EARLY_BIRD, seeds=seeds, ci_low=ci_low, ci_high=ci_high,
+                           measured=(ci_low + ci_high) / 2, method="bnnas")
+
+
+def test_early_bird_deciding_run_grows_with_the_ci_and_needs_two_seeds():
+    """The early-bird projection: more seeds for a wider CI across the 0.8 threshold, priced from the
+    method's supernet cost; none from one seed (its CI is architecture resampling only)."""
+    from harness.analysis import deciding
+    from harness.analysis.unit_costs import UnitCosts
+
+    costs = UnitCosts(unit="CPU-s", cores=2, retrain_per_arch=1.0, train_per_seed={"bnnas": 10.0})
+    narrow = deciding.early_bird(_early_bird_detail("3", 0.77, 0.89), costs)  # both across 0.8, mean 0.83
+    wide = deciding.early_bird(_early_bird_detail("3", 0.74, 0.92), costs)
+    assert narrow["seeds"] >= 3 and wide["seeds"] > narrow["seeds"]
+    assert wide["cost"] == pytest.approx(10.0 * wide["seeds"])
+    assert "seed spread" in wide["text"] and "archs" not in wide  # the architectures stay as they are
+    assert "seeds" not in deciding.early_bird(_early_bird_detail("3", 0.70, 0.96), costs)  # beyond 50 seeds
+    one = deciding.early_bird(_early_bird_detail("1", 0.70, 0.96), costs)
+    assert "seeds" not in one and "at least 2 seeds" in one["text"]

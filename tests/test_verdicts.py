@@ -170,17 +170,41 @@ def test_ranking_sentence_says_when_bnnas_scores_are_conv_count(determined, cave
 # ------------------------------------------------------------------ beyond conv count
 
 
-@pytest.mark.parametrize("value, low, high, expected", [
-    (-0.45, -0.7, -0.2, REFUTED),  # the indicator knows less than SPOS beyond conv count
-    (0.02, -0.03, 0.08, CONFIRMED),  # as much as SPOS, within the margin
-    (-0.1, -0.4, 0.2, INCONCLUSIVE),
+def own_within_row(method: str, value: float, low: float, high: float) -> dict:
+    """A method's own seed-mean tau within conv count (no relation), at diff_row's checkpoint."""
+    return {"space": SPACE, "method": method, "seed": -1, "checkpoint": 1, "epoch": 1.0, "ground_truth": "retrain",
+            "n": 24, "metric": v.WITHIN_METRIC, "value": value, "ci_low": low, "ci_high": high, "seeds": 3,
+            "ci_sources": "architectures+seeds (n=3)"}
+
+
+@pytest.mark.parametrize("value, low, high, own, expected", [
+    (-0.45, -0.7, -0.2, (0.1, -0.2, 0.4), REFUTED),  # the indicator knows less than SPOS beyond conv count
+    (0.02, -0.03, 0.08, (0.45, 0.2, 0.7), CONFIRMED),  # as much as SPOS, and itself above 0
+    (0.02, -0.03, 0.08, (0.01, -0.3, 0.3), INCONCLUSIVE),  # as much as SPOS, but neither shown to know anything
+    (0.02, -0.03, 0.08, None, INCONCLUSIVE),  # its own row missing
+    (-0.1, -0.4, 0.2, (0.45, 0.2, 0.7), INCONCLUSIVE),
 ])  # fmt: skip
-def test_beyond_conv_count_claim_each_way(value, low, high, expected):
-    res = results([run("bnnas", BN), run("spos", SPOS)], [
-        diff_row("bnnas", "retrain", 0.0, -0.3, 0.3),
-        diff_row("bnnas", "retrain", value, low, high, metric=v.WITHIN_METRIC)])
+def test_beyond_conv_count_claim_each_way(value, low, high, own, expected):
+    rows = [diff_row("bnnas", "retrain", 0.0, -0.3, 0.3), diff_row("bnnas", "retrain", value, low, high,
+                                                                    metric=v.WITHIN_METRIC)]
+    res = results([run("bnnas", BN), run("spos", SPOS)], rows + ([own_within_row("bnnas", *own)] if own else []))
     top = headline(table(res), C.BEYOND_CONV)
     assert top["verdict"] == expected and top["measured"] == value and "within conv count" in top["sentence"]
+    if own is not None and expected != REFUTED:
+        assert ("does not lie above 0" in top["sentence"]) is (own[1] <= 0)
+
+
+def test_a_difference_without_a_finite_value_or_ci_is_not_counted():
+    """Within-count tau is undefined when scores tie inside every stratum: such a row (here the larger,
+    so otherwise the headline) is reported, not counted; the defined row decides."""
+    res = results([run("bnnas", BN), run("spos", SPOS)], [
+        diff_row("bnnas", "retrain", 0.1, 0.0, 0.2, n=24),
+        diff_row("bnnas", "retrain", float("nan"), float("nan"), float("nan"), n=200)])
+    rows = table(res)
+    undefined = rows[(rows["claim"] == C.RANKING.text) & (rows["n_archs"] == 200)].iloc[0]
+    assert not undefined["counted"] and undefined["verdict"] == NOT_JUDGED and "undefined" in undefined["evidence"]
+    top = headline(rows, C.RANKING)
+    assert top["verdict"] == CONFIRMED and top["n_archs"] == 24
 
 
 # ----------------------------------------------------------------------- speed-ups
@@ -278,6 +302,17 @@ def test_early_bird_with_no_run_that_moved_is_inconclusive_with_the_reason():
     runs = [run("bnnas", BN, s, scores=scores_at(counts, counts + 1e-5)) for s in range(2)]
     top = headline(table(results(runs + [run("spos", SPOS)])), C.EARLY_BIRD)
     assert top["verdict"] == INCONCLUSIVE and "did not move" in top["sentence"]
+
+
+def test_early_bird_with_a_nan_score_is_undefined_not_unmoved():
+    rng = np.random.default_rng(2)
+    first, final = rng.normal(size=30), rng.normal(size=30)
+    final[3] = np.nan  # a diverged score: the ranking is undefined, not "did not move"
+    runs = [run("bnnas", BN, s, scores=scores_at(first, final)) for s in range(2)]
+    rows = table(results(runs + [run("spos", SPOS)]))
+    row = rows[(rows["claim"] == C.EARLY_BIRD.text) & ~rows["headline"]].iloc[0]
+    assert not row["counted"] and "undefined" in row["evidence"] and "not finite" in row["sentence"]
+    assert headline(rows, C.EARLY_BIRD)["verdict"] == INCONCLUSIVE
 
 
 # --------------------------------------------------------------- what would decide it

@@ -30,11 +30,11 @@ from harness.analysis.unit_costs import UnitCosts, unit_costs
 from harness.results.model import Results
 
 MAX_SEEDS = 50
-
-
-def seeds(k: int | None) -> str:
-    return f"{k} seed" if k == 1 else f"{k} seeds"
 MAX_ARCHS = 10_000  # where the space is larger (or not enumerable): beyond this, "not within reach"
+
+
+def seeds_phrase(k: int | None) -> str:
+    return f"{k} seed" if k == 1 else f"{k} seeds"
 
 
 def deciding_run(detail: Any, results: Results) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def ranking_type(detail: Any, results: Results, costs: UnitCosts) -> dict[str, A
     truth = "retrained" if retrained else f"with {detail.ground_truth} values"
 
     def what(r: DecidingRun) -> str:
-        return (f"{r.n:,} architectures {truth}, {seeds(r.seeds)} of {detail.method} and {r.seeds_other} of "
+        return (f"{r.n:,} architectures {truth}, {seeds_phrase(r.seeds)} of {detail.method} and {r.seeds_other} of "
                 f"{detail.versus} (projected CI half-width {r.half_width:.3f} vs the effect's "
                 f"{abs(float(row['value']) + C.TAU_MARGIN):.3f} from the margin)")
 
@@ -127,7 +127,7 @@ def speed_up(detail: Any, costs: UnitCosts) -> dict[str, Any]:
     run = project(detail.inputs["log_value"], components, boundary, model, max_archs=1, max_seeds=MAX_SEEDS)
 
     def what(r: DecidingRun) -> str:
-        return f"{seeds(r.seeds)} of {detail.method} and {r.seeds_other} of {detail.versus}"
+        return f"{seeds_phrase(r.seeds)} of {detail.method} and {r.seeds_other} of {detail.versus}"
 
     return answer(run, costs, what)
 
@@ -146,7 +146,7 @@ def search(detail: Any, costs: UnitCosts) -> dict[str, Any]:
     for k in range(diffs.size + 1, MAX_SEEDS + 1):
         if stats.t.ppf(0.975, k - 1) * sd / np.sqrt(k) < distance:
             cost = None if per_seed is None else k * per_seed
-            return {"text": f"{seeds(k)} of {detail.method} and of {detail.versus}, paired (a supernet, a search and a "
+            return {"text": f"{seeds_phrase(k)} of {detail.method} and of {detail.versus}, paired (a supernet, a search and a "
                             f"retraining each; a t-interval at the observed spread, {sd:.2f} points)"
                             + costs.describe(cost), "seeds": k, "cost": cost, "cost_unit": costs.unit}
     return {"text": f"no run within reach decides it: the mean difference ({mean:+.2f} points) is {distance:.2f} from "
@@ -155,19 +155,29 @@ def search(detail: Any, costs: UnitCosts) -> dict[str, Any]:
 
 
 def early_bird(detail: Any, costs: UnitCosts) -> dict[str, Any]:
-    seeds = int(detail.seeds or 1)
+    """More seeds of the run whose scores moved. The CI of tau(first, final) resamples architectures
+    and seeds; with one seed it is all architecture resampling, which more seeds do not shrink, so
+    no projection is made from it. With more, the projection treats the whole CI as seed spread
+    (and says so): an approximation that favours fewer seeds."""
+    measured_seeds = int(detail.seeds or 1)
     half = (detail.ci_high - detail.ci_low) / 2
-    if not np.isfinite(half) or seeds < 1:
+    if not np.isfinite(half):
         return {"text": "more seeds of a BN-NAS run whose scores move"}
+    if measured_seeds < 2:
+        return {"text": f"at least 2 seeds of {detail.method} (one seed's CI is architecture resampling only: "
+                        "how far more seeds would narrow it cannot be projected from it)"}
     variance = (half / z_value(0.95)) ** 2
-    components = seed_only_components(variance, seeds)
+    components = seed_only_components(variance, measured_seeds)
     model = CostModel(unit=costs.unit, per_seed=costs.train_per_seed.get(detail.method, 0.0))
     run = project(detail.measured, components, C.STABLE_TAU, model, max_archs=1, max_seeds=MAX_SEEDS)
 
     def what(r: DecidingRun) -> str:
-        return f"{seeds(r.seeds)} of {detail.method} (architectures as now)"
+        return (f"{seeds_phrase(r.seeds)} of {detail.method}, architectures as now (projected as if the CI's "
+                "width were all seed spread)")
 
-    return answer(run, costs, what)
+    proposed = answer(run, costs, what)
+    proposed.pop("archs", None)  # the architectures stay as they are
+    return proposed
 
 
 def nothing_counted(detail: Any, results: Results) -> dict[str, Any]:

@@ -235,16 +235,22 @@ def paired_difference_details(results: Results, claim: C.Claim, metric: str, wha
                 continue
             other = split[1]
             task = truth_task(str(row["ground_truth"]), results.dataset_name)
-            extension = extension_note(space.name)
-            counted = task == SAME_TASK and not extension
             value, low, high = float(row["value"]), float(row["ci_low"]), float(row["ci_high"])
+            extension = extension_note(space.name) or ("" if np.isfinite([value, low, high]).all() else
+                                                        "undefined: no finite difference or CI (e.g. scores tied "
+                                                        "within every conv count)")
+            counted = task == SAME_TASK and not extension
             verdict = non_inferiority(low, high, C.TAU_MARGIN) if counted else NOT_JUDGED
+            own = ""
+            if claim == C.BEYOND_CONV and verdict == CONFIRMED:
+                verdict, own = carries_own_information(space, row)
             truth_text = ("retrained from scratch" if row["ground_truth"] == RETRAINED
                           else f"NATS-Bench {str(row['ground_truth']).split(':', 1)[-1]}")
             head = f"{row['method']} minus {other}: {what} difference {ci_text(value, low, high)}"
             if counted:
                 sentence = (f"{head} on {int(row['n'])} architectures ({truth_text}); "
-                            + margin_sentence(verdict, low, high, C.TAU_MARGIN, "tau"))
+                            + margin_sentence(non_inferiority(low, high, C.TAU_MARGIN), low, high, C.TAU_MARGIN, "tau")
+                            + own)
             else:
                 sentence = f"{head}; not counted: " + (extension or (
                     f"a transfer truth (measured on {row['ground_truth']}, the supernets trained on "
@@ -266,10 +272,28 @@ def paired_difference_details(results: Results, claim: C.Claim, metric: str, wha
     return details
 
 
+def carries_own_information(space: SpaceResults, row: pd.Series) -> tuple[str, str]:
+    """(verdict, sentence) for a beyond-conv-count difference that is non-inferior: confirmed only
+    when the BN-NAS method itself ranks within equal conv count (its seed-mean tau within conv count,
+    at the same checkpoint and truth, has a CI above 0); as good as a baseline that knows nothing
+    there is not information beyond conv count."""
+    table = space.correlations
+    own = table[(table["method"] == row["method"]) & (table["seed"] == ALL_SEEDS) & (table["metric"] == WITHIN_METRIC)
+                & (table["ground_truth"] == row["ground_truth"]) & (table["checkpoint"] == row["checkpoint"])
+                & (table["relation"].fillna("") == "")]
+    if own.empty:
+        return INCONCLUSIVE, f" {row['method']}'s own tau within conv count is missing: it cannot be said to carry any."
+    value, low, high = (float(own.iloc[0][k]) for k in ("value", "ci_low", "ci_high"))
+    if np.isfinite(low) and low > 0:
+        return CONFIRMED, f" {row['method']}'s own tau within conv count, {ci_text(value, low, high)}, lies above 0."
+    return INCONCLUSIVE, (f" But {row['method']}'s own tau within conv count, {ci_text(value, low, high)}, does not lie "
+                          "above 0: as good as its baseline, neither shown to carry information beyond conv count.")
+
+
 def seeds_text(row: pd.Series) -> str:
     sources = str(row.get("ci_sources", ""))
     if "(n=" in sources:
-        return sources.split("(n=", 1)[1].rstrip(")").replace(" vs ", " vs ")
+        return sources.split("(n=", 1)[1].rstrip(")")
     return str(row.get("seeds", ""))
 
 
@@ -490,19 +514,23 @@ def early_bird_details(results: Results) -> list[Detail]:
 
             first = np.stack([at(f, first_cp) for f in frames])
             final = np.stack([at(f, final_cp) for f in frames])
-            value, low, high, moved = early_bird_stability(first, final)
+            finite = bool(np.isfinite(first).all() and np.isfinite(final).all())
+            nan = float("nan")
+            value, low, high, moved = early_bird_stability(first, final) if finite else (nan, nan, nan, False)
             fraction = space.runs_of(method)[0].parts.epoch_fraction
             verdict = above_threshold(low, high, C.STABLE_TAU) if moved else NOT_JUDGED
             where = early_fraction(space.runs_of(method)[0], first_cp, final_cp)
+            why_not = ("a score is not finite (NaN or inf), so their ranking is undefined." if not finite else
+                       f"no score moved by {C.UNMOVED_RELATIVE:.0%} between those checkpoints, so a stable ranking "
+                       "is the starting one, no evidence of an early bird.")
             sentence = (f"{method} ({fraction:.0%} budget): tau between its scores {where} "
                         f"{ci_text(value, low, high)}; "
-                        + (threshold_sentence(verdict, low, C.STABLE_TAU, unit="") if moved else
-                           f"not counted: no score moved by {C.UNMOVED_RELATIVE:.0%} between those checkpoints, "
-                           "so a stable ranking is the starting one, no evidence of an early bird."))
+                        + (threshold_sentence(verdict, low, C.STABLE_TAU, unit="") if moved else "not counted: " + why_not))
             details.append(Detail(
                 claim=C.EARLY_BIRD, space=space.name, method=method, versus="", measured=value, ci_low=low,
                 ci_high=high, unit="tau", verdict=verdict, sentence=sentence, counted=moved,
-                evidence="the indicator moved" if moved else "the indicator did not move: reported, not counted",
+                evidence=("the indicator moved" if moved else "the indicator did not move: reported, not counted"
+                          if finite else "undefined: a non-finite score: reported, not counted"),
                 scope=f"{space.name}: {method} scores at checkpoint {first_cp} vs {final_cp} "
                       f"(n={len(archs)}; {ci_sources(len(frames))})",
                 n_archs=len(archs), seeds=str(len(frames)),
