@@ -367,8 +367,9 @@ def setting_figures(space: SearchSpace, device: torch.device, batch: int, settin
     ]
 
 
-def run(sizes: Sizes) -> list[Figure]:
-    if torch.cuda.is_available():
+def run(sizes: Sizes, *, cpu: bool = False) -> list[Figure]:
+    """The GPU's figures where one is (cpu=True: the CPU stand-in even then)."""
+    if torch.cuda.is_available() and not cpu:
         device = torch.device("cuda")
         space, batch = paper_network()
         where = f"on {torch.cuda.get_device_name(device)}, random images on the GPU"

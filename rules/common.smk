@@ -97,6 +97,14 @@ def correlated_scores(wildcards):
     return [run_path(pattern, s) for s in harness_plan.score_specs(PLAN, config, wildcards.space, every)]
 
 
+def correlated_records(wildcards):
+    """The scoring records beside those score files: correlate reads each method's parts (its
+    baseline, its kind) from them."""
+    every = wildcards.ground_truth.startswith("all-")
+    pattern = P.ALL_SCORING_RECORD if every else P.SCORING_RECORD
+    return [run_path(pattern, s) for s in harness_plan.score_specs(PLAN, config, wildcards.space, every)]
+
+
 def correlate_settings(w):
     """The correlate command's options, from the job's spec."""
     reads = harness_plan.spec_for(PLAN, "correlate", **dict(w.items()))["config"]

@@ -1,6 +1,7 @@
 rule correlate:
     input:
         scores=correlated_scores,
+        records=correlated_records,
         groundtruth=groundtruth_file,
     output:
         table=res(P.CORRELATION_PART),

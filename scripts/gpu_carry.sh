@@ -10,14 +10,16 @@
 # tabulate: those are carried (about 9 MB), with Fashion-MNIST from Debian's dataset-fashion-mnist
 # (31 MB). Snakemake's ILP scheduler's pulp is left out (16 MB): gpu_session.sh runs the greedy one.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-out=${1:-.gpu-carry}
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out=$(realpath -m "${1:-$root/.gpu-carry}")  # a relative FOLDER is relative to where this was run
 python_version=${PYTHON_VERSION:-3.12}
-if [ -e "$out" ] && [ ! -d "$out/whl" ]; then  # never delete a folder this script did not make
-  echo "error: $out exists and is not a carry folder (no whl/ in it): name another folder" >&2
+MARKER=.made-by-gpu_carry
+if [ -e "$out" ] && [ ! -f "$out/$MARKER" ]; then  # never delete a folder this script did not make
+  echo "error: $out exists and was not made by scripts/gpu_carry.sh: name another folder" >&2
   exit 2
 fi
-rm -rf "$out" && mkdir -p "$out/whl" "$out/data/fashion-mnist"
+rm -rf "$out" && mkdir -p "$out/whl" "$out/data/fashion-mnist" && touch "$out/$MARKER"
+cd "$root"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 python3 -m pip wheel -q "snakemake>=9,<10" "nats_bench>=1.8" platformdirs "jsonschema>=4.18" \
   "threadpoolctl>=3.1" "tabulate>=0.9" -w "$tmp"

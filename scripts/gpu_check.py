@@ -53,7 +53,7 @@ from harness.data.shapes import dataset_shape
 from harness.devices import synchronize
 from harness.method import ScoreContext
 from harness.scoring.scorers import bn_indicator, validation_accuracy
-from harness.seeding import apply_determinism, seed_everything
+from harness.seeding import CUBLAS_WORKSPACE_ENV, DETERMINISTIC_CUBLAS, apply_determinism, seed_everything
 from harness.spaces import build_space
 from harness.spaces.base import SearchSpace
 from harness.training.optim import make_sgd, select_trainable
@@ -354,6 +354,10 @@ def main() -> int:
 
     deterministic = not args.nondeterministic
     settings = apply_determinism(deterministic)  # as every job does, before any CUDA work
+    # the determinism-cost timing switches deterministic algorithms on even under --nondeterministic,
+    # and cuBLAS reads its workspace setting once, at its first handle: set it now in both modes (the
+    # nondeterministic timing then runs with the small workspace, a slight understatement of its speed)
+    os.environ.setdefault(CUBLAS_WORKSPACE_ENV, DETERMINISTIC_CUBLAS[0])
     if args.device is None:
         if not torch.cuda.is_available():
             print(f"no GPU: torch {torch.__version__} (CUDA build {torch.version.cuda}) sees no usable CUDA device; "

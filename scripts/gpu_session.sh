@@ -23,13 +23,13 @@ shopt -s nullglob
 wheels=("$CARRY"/whl/*.whl)
 if ((${#wheels[@]})); then
   echo "installing ${#wheels[@]} carried wheel(s) from $CARRY/whl into $SITE"
-  "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --target "$SITE" "${wheels[@]}"
+  "$PYTHON" -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$SITE" "${wheels[@]}"
   export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}" PATH="$SITE/bin:$PATH"
 else
   echo "no wheels in $CARRY/whl: using the environment at hand"
 fi
 if [ -d "$CARRY/data" ]; then
-  export HARNESS_DATA="$PWD/$CARRY/data"
+  export HARNESS_DATA="$(cd "$CARRY/data" && pwd)"  # absolute, whether CARRY is relative or not
 fi
 # the workflow's jobs run `python -m harness`: give machines that only have python3 a `python`
 if ! command -v python >/dev/null 2>&1; then

@@ -42,7 +42,7 @@ def test_table_labels_the_paper_recipe_run_and_skips_non_bn_runs() -> None:
     table = bn_indicator_table(_space(True))
     assert list(table["run"]) == ["BN-NAS (paper recipe)", "bnnas-budget-300pct (paper recipe)",
                                   "bnnas-spos-recipe (SPOS recipe)"]
-    assert table["τ within conv count vs retrain"].iloc[0] == "0.050 [0.10, 0.50]"
+    assert table["τ within conv count vs retrain"].iloc[0] == "0.050 [0.100, 0.500]"
     assert table["vs conv count"].str.contains("have not moved enough").all()
 
 

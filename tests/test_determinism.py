@@ -24,6 +24,7 @@ import torch
 
 from harness import devices
 from harness.analysis.claims import EVAL, TRAIN
+from harness.report.tables import KEY_COLUMN
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "config" / "smoke.yaml"
@@ -94,7 +95,7 @@ def _comparable(path: Path, root: Path):
     if path.suffix == ".json":
         return _strip_timing(json.loads(text))
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    if frame.columns[0].startswith("Unnamed"):  # a key-value table (provenance-time.csv): rows are named
+    if frame.columns[0] == KEY_COLUMN:  # a key-value table (provenance-time.csv): rows are named
         frame = frame[[not TIMING_NAME.search(key) for key in frame.iloc[:, 0]]]
         text = frame.to_csv(index=False)
     if "claim" in frame.columns:  # verdicts.csv: the speed-up claims' rows are measured wall time

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.report.tables import collapse, describe_method, format_number, humanize, seed_spread, table_html
+from harness.report.tables import (collapse, describe_method, format_ci, format_number, humanize, markdown, seed_spread,
+                                   table_html)
 from harness.workflow.runs import configured_method
 
 VARIANTS = {
@@ -54,3 +55,19 @@ def test_tables_scroll_inside_a_wrapper_and_numbers_align_right():
     page = table_html(pd.DataFrame({"method": ["spos"], "speed-up": ["12.5×"]}))
     assert page.startswith('<div class="table-wrap">')
     assert '<td class="num">12.5×</td>' in page and "<td>spos</td>" in page
+
+
+def test_a_pipe_in_a_header_or_cell_does_not_split_a_markdown_table():
+    text = markdown(pd.DataFrame({"max |γ-γ0|": [0.5], "note": ["a | b"], "n": [3]}))
+    header, separator, row = text.splitlines()
+
+    def cells(line: str) -> list[str]:  # an escaped pipe is text, not a border
+        return line.replace("\\|", "").split("|")[1:-1]
+
+    assert len(cells(header)) == len(cells(separator)) == len(cells(row)) == 3
+    assert "max \\|γ-γ0\\|" in header and "a \\| b" in row
+
+
+def test_a_value_never_prints_outside_its_own_ci():
+    assert format_ci(0.57735, 0.57735, 1.0) == "0.577 [0.577, 1.000]"
+    assert format_ci(0.5, float("nan"), float("nan")) == "0.500" and format_ci(float("nan"), 0, 1) == "n/a"

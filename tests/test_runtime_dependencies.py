@@ -122,8 +122,7 @@ def test_packages_that_features_of_dependencies_need_are_declared():
 
 
 def test_documented_snakemake_reports_have_their_extra():
-    if not any("--report" in text for text in documented_command_texts()):
-        return
+    assert any("--report" in text for text in documented_command_texts())  # the README's `snakemake --report`
     snakemake = next(r for r in runtime_requirements() if canonicalize_name(r.name) == "snakemake")
     assert "reports" in snakemake.extras, ("the docs show `snakemake --report`, which needs Snakemake's `reports` "
                                            "extra (pygments): declare snakemake[reports] in pyproject.toml")

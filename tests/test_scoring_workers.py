@@ -43,7 +43,18 @@ def test_the_default_is_one_process() -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_scores_in_several_processes_equal_those_in_one(run: Path, method: str) -> None:
+def test_scores_in_several_processes_equal_those_in_one(run: Path, method: str, monkeypatch) -> None:
+    """Equal scores, and the sharded path really ran for workers 3 (and not for 1), so that equality
+    is not two serial runs compared."""
+    from harness.scoring import zero_cost
+
+    sharded, real = [], zero_cost._per_arch_in_processes
+
+    def spy(*args, **kwargs):
+        sharded.append(args[-1])  # workers
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zero_cost, "_per_arch_in_processes", spy)
     outputs = {}
     for workers in (1, 3):
         out = run / f"{method}-{workers}"
@@ -54,6 +65,7 @@ def test_scores_in_several_processes_equal_those_in_one(run: Path, method: str) 
         assert status == 0, message
         outputs[workers] = (out / "scores.csv").read_bytes()
         assert read_json(out / "scoring.json")["n_archs"] == 7
+        assert sharded == ([] if workers == 1 else [3]), method
     assert outputs[1] == outputs[3]
 
 

@@ -200,14 +200,14 @@ def test_evolution_config_is_validated() -> None:
     assert dataclasses.astuple(EvolutionConfig())[:6] == (20, 50, 10, 25, 25, 0.1)
 
 
-def test_paper_scale_search_with_a_lookup_fitness_takes_well_under_a_second() -> None:
+def test_paper_scale_search_with_a_lookup_fitness_stays_under_the_budget() -> None:
+    """Its time is a benchmark's goal (`python -m benchmarks`: < 1 s), printed here, not asserted."""
     space = build_space("spos-mobilenet", dataset_shape("imagenet"))
     space.cost_table()  # counted once per process (seconds), not part of the search
     result = evolution_search(space, Recorder(space), 475.0, seed=0)
     print(f"paper-scale evolution: {result.evaluated} candidates in {result.wall_time_s:.3f} s "
           f"(fitness {result.score_time_s * 1e3:.2f} ms)")
     assert result.evaluated == 1000 and result.top[0].flops <= 475.0
-    assert result.wall_time_s < 2.0  # about 0.2 s measured; slack for a shared machine
 
 
 # --- the command -------------------------------------------------------------------------------

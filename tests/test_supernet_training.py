@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from harness.devices import Compute
 from harness.training import supernet as supernet_training
 from harness.training.optim import BN_TYPES, last_bn, select_trainable
 from harness.training.samplers import fair_sampler
@@ -21,8 +22,9 @@ RECIPE = SupernetRecipe(epochs=2, batch_size=64, lr=0.1, lr_schedule="cosine", m
 CPU = torch.device("cpu")
 
 
-def _train(space, data, method, out_dir, recipe=RECIPE, seed=3):
-    record = train_supernet(space, method, data, recipe, seed=seed, out_dir=out_dir, device=CPU, progress=False)
+def _train(space, data, method, out_dir, recipe=RECIPE, seed=3, compute=Compute()):
+    record = train_supernet(space, method, data, recipe, seed=seed, out_dir=out_dir, device=CPU, progress=False,
+                            compute=compute)
     final = torch.load(out_dir / f"ckpt{record['checkpoints'][-1]['checkpoint']}.pt", weights_only=True)
     return record, final
 
@@ -145,6 +147,23 @@ def test_resume_file_of_a_different_run_is_moved_aside_not_continued(tiny_space,
         assert torch.equal(fresh[name], rerun[name]), name
     assert (tmp_path / "old" / "resume.stale.pt").exists()
     assert "differs in: recipe" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("change", ["channels_last", "deterministic"])
+def test_resume_file_written_with_other_numerics_is_not_continued(tiny_space, tiny_data, tmp_path, capfd, change):
+    """bf16/channels_last or the determinism setting changed (gpu_check may recommend the first):
+    the job trains from scratch instead of finishing another setting's run."""
+    method = resolve("spos")
+    _train(tiny_space, tiny_data, method, tmp_path)  # leaves resume.pt from its first epoch
+    compute = Compute(channels_last=True) if change == "channels_last" else Compute()
+    was = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(not was if change == "deterministic" else was)
+    try:
+        record, _ = _train(tiny_space, tiny_data, method, tmp_path, compute=compute)
+    finally:
+        torch.use_deterministic_algorithms(was)
+    assert record["steps"] == 16 and (tmp_path / "resume.stale.pt").exists()
+    assert ("differs in: " + ("compute" if change == "channels_last" else "deterministic")) in capfd.readouterr().err
 
 
 def test_resume_file_of_the_same_run_is_continued(tiny_space, tiny_data, tmp_path, capfd, monkeypatch):

@@ -438,3 +438,17 @@ def test_an_emulated_host_without_avx512_is_within_the_recorded_cis(smoke_run, t
     if torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
         assert (table["environment"].str.contains("cpu_capability")).all()
         assert table.loc[table["stage"] == "train_supernet", "outcome"].eq("within CI").all()
+    else:  # an AVX2 host capped at AVX2 runs the kernels it always runs
+        assert (table["outcome"] == "identical").all(), table.to_string()
+
+
+def test_a_tau_undefined_both_times_is_reproduced_and_one_side_undefined_is_not():
+    from harness.analysis.reproduction import TauCheck, summarise
+
+    nan = float("nan")
+    same = summarise([TauCheck("a", nan, nan, nan, nan), TauCheck("b", 0.3, 0.3, 0.1, 0.5)], "taus")
+    assert same.within is True and same.largest == 0.0
+    for checks in ([TauCheck("a", nan, 0.2, 0.0, 0.4), TauCheck("b", 0.3, 0.3, 0.1, 0.5)],
+                   [TauCheck("b", 0.3, 0.3, 0.1, 0.5), TauCheck("a", nan, 0.2, 0.0, 0.4)]):  # either order
+        judged = summarise(checks, "taus")
+        assert judged.within is False and judged.largest == float("inf")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
+from scipy.stats import kendalltau
 from conftest import run_snakemake as snakemake
 
-from harness.groundtruth.nats_bench_bundled import BUNDLED_SHA256
+from harness.groundtruth.nats_bench_bundled import BUNDLED_SHA256, FULL_TABLE, bundled_path
 
 # smoke_run: the session fixture in conftest.py (shared with the report and browser tests)
 
@@ -55,7 +57,11 @@ def test_smoke_workflow_judges_against_nats_bench(smoke_run):
     n_by_run = whole.groupby(["method", "seed"])["n"].first().to_dict()
     assert n_by_run == {("bnnas", 0): 15625, ("bnnas", 1): 15625, ("params", 0): 15625, ("spos", 0): 20}
     params_tau = whole[whole.method == "params"]["value"].item()
-    assert abs(params_tau - 0.578) < 0.01  # the parameter count's tau over all of NATS-Bench (docs/data.md)
+    # what the correlate job had to compute: scipy's tau of the run's own scores against the bundled table
+    scores = pd.read_csv(smoke_run / "nats-tss" / "params" / "seed0" / "all_scores.csv")
+    joined = scores.merge(pd.read_csv(bundled_path(FULL_TABLE)), on="arch_str")
+    assert len(joined) == 15625
+    assert params_tau == pytest.approx(kendalltau(joined["score"], joined["c10_test_acc_200"])[0], abs=1e-9)
     record = json.loads((smoke_run / "nats-tss" / "groundtruth" / "nats-bench-cifar10.csv.json").read_text())
     assert record["source"]["hp"] == "200" and record["source"]["seed_policy"] == "mean"
     assert record["source"]["bundled"] is True and record["source"]["file"] == "nb201_tss_wide.csv.xz"

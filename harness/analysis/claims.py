@@ -46,8 +46,8 @@ STABLE_TAU = 0.8  # tau(first checkpoint, final checkpoint) above this counts as
 UNMOVED_RELATIVE = 0.01
 
 # The SPOS code's evaluation protocol, in images forwarded per architecture: 200 x 128
-# recalibration images (train-mode BN) and 8,000 validation images. Evaluation at a run's own,
-# smaller protocol is projected to it from the measured cost per image.
+# recalibration images (train-mode BN) and 8,000 validation images. Evaluation measured at a run's
+# own, smaller protocol is a lower bound of the speed-up at it (harness.analysis.verdicts).
 PAPER_RECALIBRATION_IMAGES = 200 * 128
 PAPER_VALIDATION_IMAGES = 8_000
 PAPER_EVAL_IMAGES = PAPER_RECALIBRATION_IMAGES + PAPER_VALIDATION_IMAGES

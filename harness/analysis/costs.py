@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness.results.model import Results, Run
@@ -13,6 +14,7 @@ COST_COLUMNS = [
     "space", "method", "seed", "epochs", "steps", "train_time_s", "train_cpu_time_s", "trainable_params",
     "total_params", "baseline", "time_per_arch_s", "train_speedup_vs_baseline", "scoring_speedup_vs_baseline",
 ]  # fmt: skip
+SPEEDUPS = ["train_speedup_vs_baseline", "scoring_speedup_vs_baseline"]
 
 
 def baselines(results: Results) -> set[str]:
@@ -74,6 +76,7 @@ def costs_table(results: Results) -> pd.DataFrame:
     trains = merged[train_column].where(merged["train_time_s"] > 0)  # no supernet: no training speed-up
     costs["train_speedup_vs_baseline"] = (merged[f"{train_column}_base"] / trains).to_numpy()
     costs["scoring_speedup_vs_baseline"] = (merged["time_per_arch_s_base"] / merged["time_per_arch_s"]).to_numpy()
+    costs.loc[costs["method"] == costs["baseline"], SPEEDUPS] = np.nan  # a baseline against itself: no speed-up
     return costs[COST_COLUMNS]
 
 
@@ -110,6 +113,7 @@ def comparison_table(results: Results, costs: pd.DataFrame) -> pd.DataFrame:
     merged = table.merge(base, on=["space", "baseline"], how="left", suffixes=("", "_base"))
     table["train_speedup_vs_baseline"] = (merged[f"{train_column}_base"] / merged[train_column]).to_numpy()
     table["eval_speedup_vs_baseline"] = (merged["time_per_subnet_eval_s_base"] / merged["time_per_subnet_eval_s"]).to_numpy()
+    table.loc[table["method"] == table["baseline"], ["train_speedup_vs_baseline", "eval_speedup_vs_baseline"]] = np.nan
     return table
 
 

@@ -120,10 +120,11 @@ def speed_up(detail: Any, costs: UnitCosts) -> dict[str, Any]:
     model = CostModel(unit=costs.unit, per_seed=costs.seed_cost(detail.method, archs) or 0.0,
                       per_seed_other=costs.seed_cost(detail.versus, archs) or 0.0)
     boundary = math.log(C.TRAIN_SPEEDUP if detail.claim == C.TRAIN else C.EVAL_SPEEDUP)
-    if detail.claim == C.EVAL and "projected" in detail.evidence and detail.inputs["log_value"] < boundary:
-        return {"text": f"no sample size decides it at this network: projected to the paper's image count, "
-                        f"evaluation here is below {C.EVAL_SPEEDUP:,.0f}x, and that projection is a lower bound; "
-                        "the paper's protocol on the paper's network (config/paper.yaml, GPU) would"}
+    if detail.claim == C.EVAL and detail.inputs.get("lower_bound") and detail.inputs["log_value"] < boundary:
+        return {"text": f"no sample size decides it at this protocol: measured with fewer images per architecture "
+                        f"than the paper's, evaluation here is below {C.EVAL_SPEEDUP:,.0f}x, a lower bound; the "
+                        f"paper's protocol ({C.PAPER_EVAL_IMAGES:,} images: config scoring) would, best on the "
+                        "paper's network (config/paper.yaml, GPU)"}
     run = project(detail.inputs["log_value"], components, boundary, model, max_archs=1, max_seeds=MAX_SEEDS)
 
     def what(r: DecidingRun) -> str:

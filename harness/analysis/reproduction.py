@@ -116,9 +116,19 @@ class TauCheck:
 
     @property
     def inside(self) -> bool:
+        if math.isnan(self.value) and math.isnan(self.recorded):  # undefined both times (tied scores): the same
+            return True
         if math.isfinite(self.low) and math.isfinite(self.high):
             return self.low <= self.value <= self.high
         return abs(self.value - self.recorded) <= TOLERANCE
+
+    @property
+    def gap(self) -> float:
+        """|value - recorded|: 0 when both are undefined, inf when only one is (never NaN, which max() mishandles)."""
+        if math.isnan(self.value) and math.isnan(self.recorded):
+            return 0.0
+        gap = abs(self.value - self.recorded)
+        return math.inf if math.isnan(gap) else gap
 
     def text(self) -> str:
         return f"{self.label}: tau {self.value:.4f} vs recorded {self.recorded:.4f} [{self.low:.4f}, {self.high:.4f}]"
@@ -128,9 +138,9 @@ def summarise(checks: list[TauCheck], compared: str, extra: str = "") -> Judgeme
     if not checks:
         return Judgement(None, math.nan, compared, "no recorded CI to compare with" + (f"; {extra}" if extra else ""))
     outside = [c for c in checks if not c.inside]
-    largest = max(abs(c.value - c.recorded) for c in checks)
+    largest = max((c.gap for c in checks), default=0.0)
     largest = 0.0 if largest <= TOLERANCE else largest  # the records keep 10 significant digits
-    shown = outside[:3] if outside else sorted(checks, key=lambda c: -abs(c.value - c.recorded))[:2]
+    shown = outside[:3] if outside else sorted(checks, key=lambda c: -c.gap)[:2]
     head = (f"{len(outside)} of {len(checks)} outside their CI" if outside else f"all {len(checks)} inside their CI")
     detail = "; ".join([head, *[c.text() for c in shown], *([extra] if extra else [])])
     return Judgement(not outside, largest, compared, detail)

@@ -11,6 +11,8 @@ import pandas as pd
 
 from harness.scoring.bn_diagnostics import WIDTH_SEARCH_LABEL, WIDTH_SEARCH_SPACES, structure_statement
 from harness.analysis.structure_control import METRIC_NAME
+from harness.analysis.truths import truth_label
+from harness.report.tables import format_ci
 
 SWEEP_BASE = {"sampler": "uniform", "trainable": "bn", "recipe": "official"}  # bnnas's parts, but the budget
 
@@ -33,13 +35,12 @@ def _cell(rows: pd.DataFrame) -> str:
     row = rows.iloc[0]
     if pd.isna(row["value"]):
         return "n/a (every pair within a stratum tied)" if row["metric"] == METRIC_NAME else "n/a"
-    if pd.isna(row["ci_low"]):
-        return f"{row['value']:.3f}"
-    return f"{row['value']:.3f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+    return format_ci(row["value"], row["ci_low"], row["ci_high"])
 
 
-def bn_indicator_table(space: Any) -> pd.DataFrame:
-    """One row per BN-indicator run at its final checkpoint."""
+def bn_indicator_table(space: Any, dataset_name: str | None = None) -> pd.DataFrame:
+    """One row per BN-indicator run at its final checkpoint; a truth measured on another dataset
+    than `dataset_name` (the run's) is labelled a transfer truth."""
     correlations = space.correlations if space.correlations is not None else pd.DataFrame(
         columns=["ground_truth", "method", "seed", "checkpoint", "metric", "value", "ci_low", "ci_high"])
     rows = []
@@ -51,8 +52,9 @@ def bn_indicator_table(space: Any) -> pd.DataFrame:
                             & (correlations["checkpoint"] == final["checkpoint"])]
         for truth in dict.fromkeys(mine["ground_truth"]):
             of_truth = mine[mine["ground_truth"] == truth]
-            row[f"τ vs {truth}"] = _cell(of_truth[of_truth["metric"] == "kendall_tau"])
-            row[f"τ within conv count vs {truth}"] = _cell(of_truth[of_truth["metric"] == METRIC_NAME])
+            label = truth_label(truth, dataset_name)
+            row[f"τ vs {label}"] = _cell(of_truth[of_truth["metric"] == "kendall_tau"])
+            row[f"τ within conv count vs {label}"] = _cell(of_truth[of_truth["metric"] == METRIC_NAME])
         if "gamma_drift_max" in final:
             row.update({"max |γ-γ0|": final["gamma_drift_max"], "mean |γ-γ0|": final["gamma_drift_mean"],
                         "max op-score spread in a layer": final["op_score_spread_max"],

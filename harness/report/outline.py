@@ -22,12 +22,13 @@ from matplotlib.figure import Figure  # noqa: E402
 from harness import paths  # noqa: E402
 from harness.analysis.costs import comparison_table, costs_table  # noqa: E402
 from harness.analysis.paper import PUBLISHED  # noqa: E402
+from harness.analysis.truths import truth_label  # noqa: E402
 from harness.analysis.verdicts import headlines, verdicts_table  # noqa: E402
 from harness.groundtruth.nats_bench import SPACES as NATS_SPACES  # noqa: E402
 from harness.io import atomic_path, write_csv, write_json  # noqa: E402
 from harness.report import bn_section, figure_data, page_tables  # noqa: E402
 from harness.report.figures import cost_figure, curve_figure, forest_figure, pareto_figure, scatter_figure  # noqa: E402
-from harness.report.tables import filled, humanize, seed_spread, write_table  # noqa: E402
+from harness.report.tables import filled, humanize, key_value, seed_spread, write_table  # noqa: E402
 from harness.report.verdict_tables import headline_display, details_display  # noqa: E402
 from harness.results.model import Results  # noqa: E402
 
@@ -116,7 +117,7 @@ def space_blocks(results: Results, space: Any, costs: pd.DataFrame) -> list[Bloc
     ablation = page_tables.ablation_table(results, space)
     if len(ablation) > 1:
         blocks.append(Block("ablations", f"{key}-ablations", facts=facts, table=ablation))
-    bn_table = bn_section.bn_indicator_table(space)
+    bn_table = bn_section.bn_indicator_table(space, results.dataset_name)
     if not bn_table.empty:
         blocks.append(Block("bn_indicator", f"{key}-bn-indicator-trained-or-conv-count", facts=facts, table=bn_table,
                             note=bn_section.departure_sentence(space)))
@@ -147,7 +148,8 @@ def space_blocks(results: Results, space: Any, costs: pd.DataFrame) -> list[Bloc
         data = figure_data.curve_data(space, truth)
         if not data.empty:
             curves += 1
-            blocks.append(Block("early_bird", f"{key}-early-bird-{slug(truth)}", facts={**facts, "truth": truth},
+            blocks.append(Block("early_bird", f"{key}-early-bird-{slug(truth)}",
+                                facts={**facts, "truth": truth_label(truth, results.dataset_name)},
                                 figure=curve_figure(data)))
     if not curves:
         blocks.append(Block("early_bird_missing", f"{key}-early-bird", facts=facts))
@@ -187,10 +189,6 @@ def provenance_blocks(results: Results) -> list[Block]:
             blocks.append(Block("provenance_protocol", f"provenance-protocol-{slug(space.name)}",
                                 facts={"space": space.name}, table=page_tables.protocol_table(space.retrain)))
     return blocks
-
-
-def key_value(pairs: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame({"": list(pairs), "value": [str(v) for v in pairs.values()]})
 
 
 def run_times(results: Results) -> dict[str, str]:

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from harness import paths
 from harness.io import atomic_path
-from harness.report.tables import table_html
+from harness.report.tables import key_value, table_html
 from harness.results.files import optional_json, read_bytes_file, read_json_file, read_table_text
 
 PROVENANCE = "provenance.json"
@@ -49,7 +49,7 @@ def trusted_table(frame: pd.DataFrame) -> Markup:
 
 
 def key_value_html(pairs: dict[str, Any]) -> Markup:
-    return trusted_table(pd.DataFrame({"": list(pairs), "value": [str(v) for v in pairs.values()]}))
+    return trusted_table(key_value(pairs))
 
 
 def provenance_blocks(provenance: dict[str, Any] | None) -> list[dict[str, Any]]:

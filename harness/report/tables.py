@@ -86,13 +86,21 @@ def seed_spread(std: float, seeds: int) -> str:
     return f"{std:.2f}"
 
 
+KEY_COLUMN = "item"  # the first column of a key-value table (a CSV header cannot be empty: pandas names it "Unnamed: 0")
+
+
+def key_value(pairs: dict[str, Any]) -> pd.DataFrame:
+    """A two-column table of named values (the provenance sections, the run's times)."""
+    return pd.DataFrame({KEY_COLUMN: list(pairs), "value": [str(v) for v in pairs.values()]})
+
+
 def format_ci(value: float, low: float, high: float) -> str:
-    """Value and CI as `0.512 [0.41, 0.60]`; just the value when the CI is undefined."""
+    """Value and CI as `0.512 [0.410, 0.600]`; just the value when the CI is undefined."""
     if pd.isna(value):
         return "n/a"
     if pd.isna(low) or pd.isna(high):
         return f"{value:.3f}"
-    return f"{value:.3f} [{low:.2f}, {high:.2f}]"
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]"  # one precision: a value never prints outside its own CI
 
 
 def collapse(items: list[Any], limit: int = LIST_LIMIT) -> str:
@@ -146,7 +154,11 @@ def table_html(frame: pd.DataFrame) -> str:
 
 
 def markdown(frame: pd.DataFrame) -> str:
-    return filled(frame).to_markdown(index=False) + "\n"
+    """A Markdown table; a `|` in a header or cell (`max |γ-γ0|`) is escaped, or it would split the cell."""
+    table = filled(frame)
+    table = table.rename(columns=lambda name: str(name).replace("|", "\\|"))
+    table = table.apply(lambda column: column.map(lambda cell: cell.replace("|", "\\|") if isinstance(cell, str) else cell))
+    return table.to_markdown(index=False) + "\n"
 
 
 def latex(frame: pd.DataFrame, caption: str) -> str:

@@ -96,7 +96,7 @@ def train_supernet(space: SearchSpace, method: Method, data: DataSplits, recipe:
     schedule = plan_schedule(recipe, method, len(data.train_y), paths_per_step)
     criterion = make_criterion(recipe)
 
-    run_key = _run_key(supernet, method, data, recipe, seed)
+    run_key = _run_key(supernet, method, data, recipe, seed, device, compute)
     state = _load_resume(out_dir / RESUME_NAME, supernet, optimizer, rng, run_key)
     step, skipped, elapsed, checkpoints = state["step"], state["skipped"], state["elapsed"], state["checkpoints"]
     bar = tqdm(total=schedule.total_steps, initial=step, desc=f"{space.name}/{method.name}", disable=not progress)
@@ -247,12 +247,17 @@ def clip_gradients(params: list[nn.Parameter], recipe: SupernetRecipe) -> None:
         nn.utils.clip_grad_norm_(params, recipe.grad_clip)
 
 
-def _run_key(supernet: Supernet, method: Method, data: DataSplits, recipe: SupernetRecipe, seed: int) -> str:
+def _run_key(supernet: Supernet, method: Method, data: DataSplits, recipe: SupernetRecipe, seed: int,
+             device: torch.device, compute: Compute) -> str:
     """What a resume.pt must have been written by to be continued: the network (its module tree),
-    the method, the recipe, the data and the seed, as canonical JSON."""
+    the method, the recipe, the data, the seed, the kind of device, the numerics (bf16,
+    channels_last) and whether deterministic algorithms were on, as canonical JSON. A run with
+    any of them changed trains from scratch instead of continuing another's state."""
     network = hashlib.sha256(repr(supernet).encode()).hexdigest()
     return json.dumps({"network": network, "method": method.describe(), "recipe": asdict(recipe),
-                       "data": _data_key(data), "train_images": len(data.train_y), "seed": seed},
+                       "data": _data_key(data), "train_images": len(data.train_y), "seed": seed,
+                       "device": device.type, "compute": compute.describe(),
+                       "deterministic": torch.are_deterministic_algorithms_enabled()},
                       sort_keys=True, default=str)
 
 
