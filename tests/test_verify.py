@@ -452,3 +452,18 @@ def test_a_tau_undefined_both_times_is_reproduced_and_one_side_undefined_is_not(
                    [TauCheck("b", 0.3, 0.3, 0.1, 0.5), TauCheck("a", nan, 0.2, 0.0, 0.4)]):  # either order
         judged = summarise(checks, "taus")
         assert judged.within is False and judged.largest == float("inf")
+
+
+def test_an_unreadable_recorded_file_differs_with_the_reason(tmp_path):
+    from harness.results.compare import same_content
+
+    good, bad = tmp_path / "good.pt", tmp_path / "bad.pt"
+    torch.save({"w": torch.ones(3)}, good)
+    bad.write_bytes(good.read_bytes()[:20])  # truncated
+    judged = same_content(bad, good)
+    assert judged.identical is False and "unreadable" in judged.note and "truncated" in judged.note
+    table, garbled = tmp_path / "a.csv", tmp_path / "b.csv"
+    table.write_text("x,y\n1,2\n")
+    garbled.write_text('x,y\n"1,2\n3,4,5,6\n')
+    judged = same_content(table, garbled)
+    assert judged.identical is False and judged.note

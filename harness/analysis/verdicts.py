@@ -3,22 +3,24 @@
 verdicts_table(results) -> report/verdicts.csv: detail rows (every comparison the run measured,
 per space, method pair and ground truth) and, per claim, exactly one headline row (headline =
 True). A detail row is *counted* when it tests the claim: the same task (a ground truth measured
-on the dataset the supernets were trained and scored on), the same architectures, paired; a
-transfer truth, a width-search extension, a protocol other than the claim's or an indicator that
-never moved is reported and labelled (`evidence`), with no verdict. The rules:
+on the dataset the supernets were trained and scored on), the same architectures, paired (the
+rankings; the speed-ups compare the two methods' runs of the same space and config, unpaired by
+seed); a transfer truth, a width-search extension, a protocol other than the claim's, an indicator
+that never moved or an undefined value is reported and labelled (`evidence`), with no verdict.
+The rules:
 
 - ranking: paired seed-mean tau difference, BN-NAS minus its baseline (correlate's
   `kendall_tau_diff_vs_<baseline>`, CI over architectures and seeds); non-inferiority with margin
   TAU_MARGIN: confirmed when the CI lies above -margin, refuted when below, else inconclusive.
 - beyond conv count (the harness's own claim): the same on tau within equal conv-op count
   (`kendall_tau_within_conv_count_diff_vs_<baseline>`): does the BN indicator order architectures
-  of equal conv count as well as its baseline does?
+  of equal conv count as well as its baseline does? Confirmed only when BN-NAS's own tau within
+  conv count also lies above 0 (as good as a baseline that knows nothing there is no information).
 - training > 10x / evaluation > 600,000x: baseline time / BN-NAS time with a CI from what varies
   in the measurement (harness.analysis.speedup); confirmed when the CI lies above the threshold,
-  refuted when below. Evaluation at a protocol smaller than the paper's is reported; the counted
-  row projects the measured cost per image to the paper's image count (PAPER_EVAL_IMAGES): the
-  paper's network costs more per image than this run's, so the projection is a lower bound that
-  can confirm, never refute.
+  refuted when below. Evaluation measured at a protocol smaller than the paper's
+  (PAPER_EVAL_IMAGES) is a lower bound of the paper's ratio that can confirm, never refute; its
+  linear projection to the paper's image count is reported, not counted.
 - no loss of searched accuracy: the searched architecture's retrained top-1, BN-NAS minus
   baseline, paired by seed, t-interval; non-inferiority with margin TOP1_MARGIN_PCT.
 - early bird: seed-mean tau between a BN-NAS run's scores at its first and final checkpoint,

@@ -24,6 +24,7 @@ import pandas as pd
 
 from harness import paths
 from harness.errors import HarnessError
+from harness.results.files import read_torch_file
 from harness.io import write_csv, write_json
 from harness.workflow.plan import MANIFEST, PLAN
 
@@ -163,16 +164,23 @@ def _tensors_equal(a: Any, b: Any) -> tuple[bool, float]:
 
 
 def same_content(expected: Path, actual: Path, name: str | None = None) -> FileComparison:
-    """Whether `actual` equals `expected` as the module docstring defines it."""
+    """Whether `actual` equals `expected` as the module docstring defines it; a file that cannot
+    be read (truncated, not a table) differs, with the reason, instead of stopping verify."""
     name = name or expected.name
+    try:
+        return _same_content(expected, actual, name)
+    except (HarnessError, ValueError, OSError, EOFError, RuntimeError) as exc:  # pandas' and torch's read errors
+        return FileComparison(name, False, f"unreadable: {str(exc).splitlines()[0][:200]}")
+
+
+def _same_content(expected: Path, actual: Path, name: str) -> FileComparison:
     if not expected.is_file():
         return FileComparison(name, False, "not in the record")
     if not actual.is_file():
         return FileComparison(name, False, "not written by the re-execution")
     if expected.suffix == ".pt":
-        import torch
-
-        equal, gap = _tensors_equal(torch.load(expected, weights_only=True), torch.load(actual, weights_only=True))
+        equal, gap = _tensors_equal(read_torch_file(expected, what="recorded file"),
+                                    read_torch_file(actual, what="re-executed file"))
         return FileComparison(name, equal, "" if equal else f"tensors differ by up to {gap:.3g}", gap)
     if expected.suffix == ".csv":
         equal = _csv_text(expected) == _csv_text(actual)
