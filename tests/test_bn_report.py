@@ -39,7 +39,7 @@ def _space(determined_at_large: bool) -> SpaceResults:
 
 
 def test_table_labels_the_paper_recipe_run_and_skips_non_bn_runs() -> None:
-    table = bn_indicator_table(_space(True))
+    table = bn_indicator_table(_space(True), "fashion-mnist")
     assert list(table["run"]) == ["BN-NAS (paper recipe)", "bnnas-budget-300pct (paper recipe)",
                                   "bnnas-spos-recipe (SPOS recipe)"]
     assert table["τ within conv count vs retrain"].iloc[0] == "0.050 [0.100, 0.500]"
@@ -55,4 +55,4 @@ def test_sweep_is_the_official_uniform_runs_and_the_sentence_names_the_departure
 
 def test_nothing_when_there_is_no_bn_run() -> None:
     empty = SpaceResults("nats-tss", None, [], None, None)
-    assert bn_indicator_table(empty).empty and sweep_figure(empty) is None
+    assert bn_indicator_table(empty, "fashion-mnist").empty and sweep_figure(empty) is None

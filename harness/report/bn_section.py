@@ -38,7 +38,7 @@ def _cell(rows: pd.DataFrame) -> str:
     return format_ci(row["value"], row["ci_low"], row["ci_high"])
 
 
-def bn_indicator_table(space: Any, dataset_name: str | None = None) -> pd.DataFrame:
+def bn_indicator_table(space: Any, dataset_name: str | None) -> pd.DataFrame:
     """One row per BN-indicator run at its final checkpoint; a truth measured on another dataset
     than `dataset_name` (the run's) is labelled a transfer truth."""
     correlations = space.correlations if space.correlations is not None else pd.DataFrame(
