@@ -33,10 +33,10 @@ SPACE = "nats-tss"
 # A column, row label or JSON key holds wall time (or something derived from it) when its name says
 # so: train_time_s, time_s, load_seconds, train_speedup_vs_spos, decide_cost (the cost of the run
 # that would decide, from measured unit costs), and the report's display headers "supernet training
-# (s)", "eval speed-up (×)", "score s / arch". would_decide is the sentence that states that cost.
-# Everything else must match exactly.
+# (s)", "eval speed-up (×)", "score s / arch". would_decide ("what would decide it" on the page) is
+# the sentence that states that cost. Everything else must match exactly.
 TIMING_NAME = re.compile(r"(^|_)(time|seconds|wall|elapsed|duration|speedup|cost)(_|$)|_s$"
-                         r"|\((s|×)\)|speed-up| s$| s / |^would_decide$")
+                         r"|\((s|×)\)|speed-up| s$| s / |^would_decide$|^what would decide it$")
 SKIPPED_DIRS = {"logs", "benchmarks"}
 SKIPPED_FILES = {"resume.pt"}  # holds the elapsed time; its weights equal the last ckpt's
 

@@ -155,7 +155,7 @@ def test_html_is_self_contained_with_tables_figures_and_provenance(built):
     files = sorted((root / paths.REPORT_FIGURES).glob("*.png"))
     assert sorted(p.read_bytes() for p in files) == sorted(pngs)
     # final-checkpoint table: bnnas is perfect, spos is perfect at checkpoint 3, the retraining reliability is 7/9
-    assert "1.000 [1.00, 1.00]" in page
+    assert "1.000 [1.000, 1.000]" in page
     assert "retraining reliability (retrain seed vs seed; not a ceiling)" in page and "0.778 [" in page
     assert "training speed-up (×)" in page and "train_speedup_vs_baseline" not in page
     assert '<td class="num">20.0</td>' in page  # scoring speed-up, one decimal, right-aligned
