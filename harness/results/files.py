@@ -30,22 +30,22 @@ def optional_json(path: str | Path) -> Any:
     return read_json_file(path) if Path(path).is_file() else None
 
 
-def read_table(path: str | Path, columns: list[str] | tuple[str, ...] = (), what: str = "table") -> pd.DataFrame:
+def read_table(path: str | Path, columns: list[str] | tuple[str, ...] = (), what: str = "table",
+               fix: str = "delete it and rerun the step that writes it") -> pd.DataFrame:
     """A CSV result file with at least `columns`; a missing file, a file that is not CSV or one
-    that lacks a column is an error naming it. A header-only file is an empty table."""
+    that lacks a column is an error naming it and `fix`. A header-only file is an empty table."""
     path = Path(path)
     if not path.is_file():
-        raise HarnessError(f"{path}: file not found")
+        raise HarnessError(f"{what} {path} is missing; {fix}")
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
-        raise HarnessError(f"{what} {path} is empty (not even a header); delete it and rerun the step that "
-                           "writes it") from None
+        raise HarnessError(f"{what} {path} is empty (not even a header); {fix}") from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise HarnessError(f"cannot read {path} ({exc}); delete it and rerun the job that writes it") from exc
+        raise HarnessError(f"cannot read {what} {path} ({exc}); {fix}") from exc
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise HarnessError(f"{path}: missing column(s) {missing}; has {list(frame.columns)}")
+        raise HarnessError(f"{what} {path} lacks column(s) {missing} (has {list(frame.columns)}); {fix}")
     return frame
 
 
@@ -57,17 +57,7 @@ def optional_table(path: str | Path) -> pd.DataFrame | None:
 def read_arch_table(path: str | Path, columns: list[str]) -> pd.DataFrame:
     """An architecture list (archs.csv or all_archs.csv) with at least `columns` and one row; a
     missing, empty, header-only or column-short file is an error that says how to remake it."""
-    path = Path(path)
-    if not path.is_file():
-        raise HarnessError(f"architecture list {path} is missing; rerun the sample-archs step")
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise HarnessError(f"architecture list {path} is empty (not even a header); rerun the sample-archs step") from None
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise HarnessError(f"architecture list {path} lacks column(s) {missing} (has {list(frame.columns)}); "
-                           "rerun the sample-archs step")
+    frame = read_table(path, columns, what="architecture list", fix="rerun the sample-archs step")
     if frame.empty:
         raise HarnessError(f"architecture list {path} has a header but no rows: nothing to score or train; "
                            "rerun the sample-archs step (config archs.count >= 2)")
