@@ -12,7 +12,6 @@ import fcntl
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -24,19 +23,15 @@ import torch
 
 from harness import devices
 from harness.analysis.claims import EVAL, TRAIN
+from harness.results.compare import TIMING_NAME
 from harness.report.tables import KEY_COLUMN
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "config" / "smoke.yaml"
 SPACE = "nats-tss"
 
-# A column, row label or JSON key holds wall time (or something derived from it) when its name says
-# so: train_time_s, time_s, load_seconds, train_speedup_vs_spos, decide_cost (the cost of the run
-# that would decide, from measured unit costs), and the report's display headers "supernet training
-# (s)", "eval speed-up (×)", "score s / arch". would_decide ("what would decide it" on the page) is
-# the sentence that states that cost. Everything else must match exactly.
-TIMING_NAME = re.compile(r"(^|_)(time|seconds|wall|elapsed|duration|speedup|cost)(_|$)|_s$"
-                         r"|\((s|×)\)|speed-up| s$| s / |^would_decide$|^what would decide it$")
+# TIMING_NAME: the names that hold wall time or what derives from it (harness.results.compare, as verify
+# uses them); everything else must match exactly.
 SKIPPED_DIRS = {"logs", "benchmarks"}
 SKIPPED_FILES = {"resume.pt"}  # holds the elapsed time; its weights equal the last ckpt's
 

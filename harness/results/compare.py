@@ -30,7 +30,13 @@ from harness.workflow.plan import MANIFEST, PLAN
 
 # A column or key holds wall time (or something derived from it) when its name says so:
 # train_time_s, time_s, score_time_s, time_per_arch_s, load_seconds, analysis_time_s, ...
-TIMING_NAME = re.compile(r"(^|_)(time|seconds|wall|elapsed|duration|speedup)(_|$)|_s$")
+# A column, row label or JSON key holds wall time (or something derived from it) when its name says
+# so: train_time_s, time_s, load_seconds, train_speedup_vs_spos, decide_cost (the cost of the run
+# that would decide, from measured unit costs), and the report's display headers "supernet training
+# (s)", "eval speed-up (×)", "score s / arch". would_decide ("what would decide it" on the page) is
+# the sentence that states that cost. verify and the determinism test compare everything else.
+TIMING_NAME = re.compile(r"(^|_)(time|seconds|wall|elapsed|duration|speedup|cost)(_|$)|_s$"
+                         r"|\((s|×)\)|speed-up| s$| s / |^would_decide$|^what would decide it$")
 CODE_PATH = re.compile(r"/((?:harness|methods)/[^\s]+)$")  # a file of the code's own packages
 VERIFICATION_COLUMNS = ["job", "stage", "outcome", "largest_difference", "compared", "environment", "detail",
                         "seconds"]
