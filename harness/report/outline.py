@@ -32,7 +32,8 @@ from harness.report.tables import filled, humanize, key_value, seed_spread, writ
 from harness.report.verdict_tables import headline_display, details_display  # noqa: E402
 from harness.results.model import Results  # noqa: E402
 
-OUTLINE = "outline.json"
+# file names inside the report folder (the analyse job's --output), from harness.paths
+OUTLINE = Path(paths.REPORT_OUTLINE).name
 TABLES_DIR = Path(paths.REPORT_TABLES).name
 FIGURES_DIR = Path(paths.REPORT_FIGURES).name
 

@@ -17,8 +17,11 @@ from harness import paths
 from harness.io import atomic_path
 from harness.report.tables import key_value, table_html
 from harness.results.files import optional_json, read_bytes_file, read_json_file, read_table_text
+from harness.workflow.plan import MANIFEST
 
-PROVENANCE = "provenance.json"
+# file names inside the report folder, from harness.paths (outline.py, which writes them, imports matplotlib)
+OUTLINE = Path(paths.REPORT_OUTLINE).name
+PROVENANCE = Path(paths.REPORT_PROVENANCE).name
 TABLES_DIR = Path(paths.REPORT_TABLES).name
 FIGURES_DIR = Path(paths.REPORT_FIGURES).name
 # provenance.json section -> the block type that shows it (harness.commands.provenance writes them)
@@ -86,11 +89,9 @@ def render_blocks(report: Path, outline: list[dict[str, Any]], provenance: dict[
 
 def render_report(results: Path, report: Path) -> Path:
     """Write report/index.html; returns its path."""
-    from harness.report.outline import OUTLINE
-
     outline = read_json_file(report / OUTLINE, "report outline")
     provenance = optional_json(report / PROVENANCE)
-    manifest = optional_json(results / "manifest.json") or {}
+    manifest = optional_json(results / MANIFEST) or {}
     config = optional_json(results / manifest.get("run_config", paths.RUN_CONFIG))
     dataset = optional_json(results / manifest.get("dataset_meta", paths.DATASET_META))
     blocks = render_blocks(report, outline, provenance) + verification_block(results)
