@@ -43,6 +43,8 @@ relative to the results directory (config key `results_dir`, default `results`).
 from __future__ import annotations
 
 RUN_CONFIG = "run_config.json"
+PLAN = "plan.json"  # every job's spec and hash (the plan rule)
+MANIFEST = "manifest.json"  # the files of the configured runs: all the analysis reads (the plan rule)
 DATASET = "data/dataset.pt"
 DATASET_META = "data/dataset.json"
 ARCHS = "{space}/archs.csv"

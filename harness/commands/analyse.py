@@ -26,11 +26,12 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so other commands do not pay for matplotlib and seaborn at start-up.
     from harness.analysis.costs import in_report_order
     from harness.report.outline import write_analysis
-    from harness.results.model import MANIFEST, load_results, read_manifest, report_dir
+    from harness import paths
+    from harness.results.model import load_results, read_manifest, report_dir
 
     if not args.results.is_dir():
         raise HarnessError(f"{args.results}: results directory not found")
-    manifest = read_manifest(args.manifest if args.manifest is not None else args.results / MANIFEST)
+    manifest = read_manifest(args.manifest if args.manifest is not None else args.results / paths.MANIFEST)
     output = args.output if args.output is not None else report_dir(args.results)
     written = write_analysis(in_report_order(load_results(args.results, manifest)), output)
     print(f"wrote the analysis to {output} ({', '.join(p.name for p in written.values())}, tables/, figures/)")

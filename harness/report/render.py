@@ -17,7 +17,6 @@ from harness import paths
 from harness.io import atomic_path
 from harness.report.tables import key_value, table_html
 from harness.results.files import optional_json, read_bytes_file, read_json_file, read_table_text
-from harness.workflow.plan import MANIFEST
 
 # file names inside the report folder, from harness.paths (outline.py, which writes them, imports matplotlib)
 OUTLINE = Path(paths.REPORT_OUTLINE).name
@@ -91,7 +90,7 @@ def render_report(results: Path, report: Path) -> Path:
     """Write report/index.html; returns its path."""
     outline = read_json_file(report / OUTLINE, "report outline")
     provenance = optional_json(report / PROVENANCE)
-    manifest = optional_json(results / MANIFEST) or {}
+    manifest = optional_json(results / paths.MANIFEST) or {}
     config = optional_json(results / manifest.get("run_config", paths.RUN_CONFIG))
     dataset = optional_json(results / manifest.get("dataset_meta", paths.DATASET_META))
     blocks = render_blocks(report, outline, provenance) + verification_block(results)

@@ -16,7 +16,6 @@ from harness.errors import HarnessError
 from harness.results.files import optional_json, optional_table, read_json_file
 from harness.results.records import (MethodParts, ScoringRecord, SearchRecord, TrainingRecord, read_scoring_record,
                                      read_search_record, read_train_record)
-from harness.workflow.plan import MANIFEST  # written by the plan rule
 
 
 @dataclass
@@ -129,7 +128,7 @@ def load_results(root: str | Path, manifest: dict[str, Any] | None = None) -> Re
     """The run under `root` as its manifest (default: root/manifest.json) names it."""
     root = Path(root)
     if manifest is None:
-        manifest = read_manifest(root / MANIFEST)
+        manifest = read_manifest(root / paths.MANIFEST)
     return Results(
         root=root,
         manifest=manifest,

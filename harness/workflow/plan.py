@@ -34,8 +34,7 @@ from harness.method import Method
 Spec = dict[str, Any]
 RUN_STAGES = ("train_supernet", "score", "score_all_archs", "search", "final")
 SCORE_GROUPS = ("score_free", "score_bn")  # stages whose job scores many runs (score_group_spec)
-MANIFEST = "manifest.json"
-PLAN = "plan.json"
+MANIFEST, PLAN = paths.MANIFEST, paths.PLAN  # re-exported for the plan's users
 
 
 # ------------------------------------------------------------------------------------ basics
